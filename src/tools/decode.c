@@ -1,0 +1,244 @@
+/* decode.c — smartmeter-decode: the library plus JSON Lines output, nothing else.
+ *
+ *   smartmeter-decode [--hex] [--key HEX] [--auth-key HEX] [FILE|-]
+ *
+ * Reads bytes as a serial port delivers them (or hex text with --hex) and prints one JSON object per
+ * decoded telegram/notification on stdout; one line per rejected frame on stderr. The output format
+ * is a fixed interface (see jsonout.h). Exit: 0 all frames decoded, 1 any failed, 2 usage.
+ * Must never print key material. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "jsonout.h"
+#include "smartmeter/decoder.h"
+
+struct run {
+	unsigned long telegrams;
+	unsigned long failures;
+	bool lenient;
+};
+
+static void usage(FILE *f)
+{
+	fputs("Usage: smartmeter-decode [--hex] [--key HEX] [--auth-key HEX] [--no-crc-check] [FILE|-]\n"
+	      "Decode smart-meter P1/HAN data (DSMR telegrams, DLMS/COSEM push frames) to JSON Lines.\n"
+	      "\n"
+	      "  --hex            input is hex text (whitespace, 0x prefixes and commas ignored)\n"
+	      "  --key HEX        AES-128 encryption key (GUEK), 32 hex digits\n"
+	      "  --auth-key HEX   authentication key (GAK), 32 hex digits; enables GCM tag checks\n"
+	      "  --no-crc-check   publish DSMR telegrams whose CRC does not match (reported as warnings)\n"
+	      "  -h, --help       this text\n"
+	      "  -V, --version    print the version\n"
+	      "\n"
+	      "One JSON object per decoded frame goes to standard output; one line per failed frame\n"
+	      "(byte offset and reason) to standard error. Exit status: 0 every frame decoded, 1 a frame\n"
+	      "failed or nothing was found, 2 usage error.\n", f);
+}
+
+static const char *framing_name(enum sm_framing f)
+{
+	switch (f) {
+	case SM_FRAMING_DSMR: return "DSMR";
+	case SM_FRAMING_HDLC: return "HDLC";
+	case SM_FRAMING_MBUS: return "M-Bus";
+	case SM_FRAMING_RAW: return "APDU";
+	}
+	return "?";
+}
+
+static void on_telegram(void *ctx, const struct sm_telegram *t)
+{
+	struct run *run = ctx;
+	json_object *o = sm_json_telegram(t);
+	if (!o) {
+		fprintf(stderr, "smartmeter-decode: offset %llu: out of memory formatting telegram\n",
+		        (unsigned long long)t->offset);
+		run->failures++;
+		return;
+	}
+	fputs(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE), stdout);
+	fputc('\n', stdout);
+	fflush(stdout);
+	json_object_put(o);
+	run->telegrams++;
+}
+
+static void on_event(void *ctx, const struct sm_event *ev)
+{
+	struct run *run = ctx;
+	const char *level = ev->level == SM_EVENT_ERROR ? "error" : ev->level == SM_EVENT_WARNING ? "warning" : "note";
+	fprintf(stderr, "smartmeter-decode: %s: offset %llu (%s, %zu bytes): %s\n", level,
+	        (unsigned long long)ev->offset, framing_name(ev->framing), ev->length, ev->detail);
+	if (ev->level == SM_EVENT_ERROR)
+		run->failures++;
+}
+
+/* Incremental hex text decoder: keeps a half byte and a pending "0" that may start a "0x" prefix. */
+struct hexstate {
+	int hi;          /* pending high nibble, -1 if none */
+	bool zero_start; /* hi == 0 came from a '0' at a byte boundary: an 'x' next makes it a prefix */
+	unsigned long long pos;
+};
+
+static int hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Converts in place; returns the number of bytes or -1 on a character that is not hex. */
+static long hex_convert(struct hexstate *h, unsigned char *buf, size_t n)
+{
+	size_t o = 0;
+	for (size_t i = 0; i < n; i++, h->pos++) {
+		int c = buf[i];
+		int v = hexval(c);
+		if ((c == 'x' || c == 'X') && h->hi == 0 && h->zero_start) {
+			h->hi = -1;
+			h->zero_start = false;
+			continue;
+		}
+		if (v < 0) {
+			if (c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == ',' || c == ';' || c == ':')
+				continue;
+			fprintf(stderr, "smartmeter-decode: input offset %llu: '%c' is not a hex digit\n", h->pos,
+			        (c >= 0x20 && c < 0x7F) ? c : '?');
+			return -1;
+		}
+		if (h->hi < 0) {
+			h->hi = v;
+			h->zero_start = (c == '0');
+		} else {
+			buf[o++] = (unsigned char)(h->hi << 4 | v);
+			h->hi = -1;
+			h->zero_start = false;
+		}
+	}
+	return (long)o;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "hex", no_argument, NULL, 'x' },
+		{ "key", required_argument, NULL, 'k' },
+		{ "auth-key", required_argument, NULL, 'a' },
+		{ "no-crc-check", no_argument, NULL, 'C' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct sm_decoder_config cfg = { 0 };
+	struct run run = { 0 };
+	bool hex = false;
+	int c, rc = 0;
+
+	while ((c = getopt_long(argc, argv, "hV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'x':
+			hex = true;
+			break;
+		case 'k':
+			if (sm_key_parse(optarg, cfg.key) != SM_OK) {
+				fprintf(stderr, "smartmeter-decode: --key must be 32 hex digits (an AES-128 key)\n");
+				return 2;
+			}
+			cfg.has_key = true;
+			break;
+		case 'a':
+			if (sm_key_parse(optarg, cfg.auth_key) != SM_OK) {
+				fprintf(stderr, "smartmeter-decode: --auth-key must be 32 hex digits (an AES-128 key)\n");
+				return 2;
+			}
+			cfg.has_auth_key = true;
+			break;
+		case 'C':
+			cfg.dsmr_crc_optional = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("smartmeter-decode %s\n", sm_version());
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	/* Do not leave keys readable in /proc/<pid>/cmdline longer than needed. */
+	for (int i = 1; i < argc; i++)
+		if (i > 1 && (!strcmp(argv[i - 1], "--key") || !strcmp(argv[i - 1], "--auth-key")))
+			memset(argv[i], 'x', strlen(argv[i]));
+	if (argc - optind > 1) {
+		usage(stderr);
+		return 2;
+	}
+	const char *path = optind < argc ? argv[optind] : "-";
+	FILE *in = stdin;
+	if (strcmp(path, "-") != 0) {
+		in = fopen(path, "rb");
+		if (!in) {
+			fprintf(stderr, "smartmeter-decode: cannot open '%s': %s\n", path, strerror(errno));
+			return 2;
+		}
+	}
+
+	enum sm_err err = SM_OK;
+	struct sm_decoder *dec = sm_decoder_new(&cfg, on_telegram, on_event, &run, &err);
+	memset(&cfg, 0, sizeof(cfg));
+	if (!dec) {
+		fprintf(stderr, "smartmeter-decode: cannot create decoder: %s\n", sm_strerror(err));
+		return 2;
+	}
+
+	unsigned char buf[4096];
+	struct hexstate hs = { -1, false, 0 };
+	unsigned long long total = 0;
+	for (;;) {
+		/* read(2), not fread: a pipe from a live serial port must be decoded as bytes arrive. */
+		ssize_t n = read(fileno(in), buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			fprintf(stderr, "smartmeter-decode: read error: %s\n", strerror(errno));
+			rc = 1;
+			break;
+		}
+		if (n == 0)
+			break;
+		long m = n;
+		if (hex) {
+			m = hex_convert(&hs, buf, (size_t)n);
+			if (m < 0) {
+				rc = 1;
+				break;
+			}
+		}
+		total += (unsigned long long)m;
+		sm_decoder_feed(dec, buf, (size_t)m);
+	}
+	if (hex && hs.hi >= 0)
+		fprintf(stderr, "smartmeter-decode: warning: odd number of hex digits, last half byte ignored\n");
+	sm_decoder_flush(dec);
+	sm_decoder_free(dec);
+	if (in != stdin)
+		fclose(in);
+
+	if (run.failures > 0)
+		rc = 1;
+	if (rc == 0 && run.telegrams == 0 && total > 0) {
+		fprintf(stderr, "smartmeter-decode: no frame found in %llu bytes\n", total);
+		rc = 1;
+	}
+	return rc;
+}
