@@ -111,6 +111,14 @@ void sm_dlms_frame(struct sm_decoder *dec, enum sm_framing framing, const uint8_
 /* Idle / end of input: drop unfinished multi-frame messages with an SM_E_INCOMPLETE error. */
 void sm_dlms_flush(struct sm_decoder *dec);
 
+/* ---- APDU content (axdr.c, cosem.c) ---- */
+/* apdu[0] == 0x0F: decode a data-notification and emit one telegram (or an error event). */
+void sm_cosem_notification(struct sm_decoder *dec, const uint8_t *apdu, size_t len,
+                           const struct sm_origin *org, const struct sm_secinfo *sec);
+/* Length of the complete A-XDR encoded data-notification starting at buf[0] == 0x0F, for bare-APDU
+ * framing: SM_SCAN_FRAME with *ret_len, SM_SCAN_MORE, or SM_SCAN_NO when it cannot be one. */
+enum sm_scan sm_axdr_measure_notification(const uint8_t *buf, size_t len, size_t *ret_len);
+
 /* ---- cipher (cipher.c: the only file that includes <gcrypt.h>) ---- */
 enum sm_err sm_cipher_new(struct sm_cipher **ret);
 void sm_cipher_free(struct sm_cipher *c);
