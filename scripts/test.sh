@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# test.sh — the project's one test command (README Quick start, .ci/run):
+# install what is missing, build, run every test; then the same under AddressSanitizer + UBSan.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+export SMARTMETER_CORPUS="${SMARTMETER_CORPUS:-$(cd .. && pwd)/shared/corpus}"
+[ -d "$SMARTMETER_CORPUS" ] || echo "test.sh: no corpus at $SMARTMETER_CORPUS: conformance tests will be skipped" >&2
+
+echo "== build and test (RelWithDebInfo)"
+scripts/build.sh build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+ctest --test-dir build --output-on-failure -j2
+
+echo "== build and test under AddressSanitizer + UndefinedBehaviorSanitizer"
+scripts/build.sh build-asan -DCMAKE_BUILD_TYPE=Debug -DSMARTMETER_SANITIZE=ON
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ctest --test-dir build-asan --output-on-failure -j2
