@@ -57,29 +57,30 @@ enum sm_scan sm_dsmr_scan(const uint8_t *buf, size_t len, bool eof, size_t *ret_
 	if (h == SM_SCAN_MORE)
 		return SM_SCAN_MORE;
 
-	/* The header line must end within SM_DSMR_MAX_HEADER bytes. */
-	size_t i = 1;
-	while (i < len && buf[i] != '\n' && buf[i] != '\r') {
-		if (i >= SM_DSMR_MAX_HEADER)
-			return SM_SCAN_NO;
-		i++;
-	}
-	if (i >= len)
-		return eof ? SM_SCAN_NO : SM_SCAN_MORE;
-
-	for (; i < len; i++) {
+	bool in_header = true;
+	for (size_t i = 1; i < len; i++) {
 		uint8_t c = buf[i];
 		if (i >= SM_MAX_FRAME) {
 			*ret_len = i;
 			*ret_err = SM_E_TOO_LONG;
 			return SM_SCAN_BAD;
 		}
-		/* A new telegram starting at a line start means this one lost its end (cable pulled,
-		 * buffer overrun in the adapter): reject what we have, resynchronise on the new '/'. */
-		if (c == '/' && buf[i - 1] == '\n' && header_check(buf + i, len - i) != SM_SCAN_NO) {
+		/* A new telegram starting means this one lost its end (cable pulled, buffer overrun in the
+		 * adapter): reject what we have, resynchronise on the new '/'. A header is "/XXX" at a line
+		 * start, or "/XXXd" (FLAG id + baud digit) anywhere: '/' never occurs in data lines. */
+		if (c == '/' && header_check(buf + i, len - i) != SM_SCAN_NO &&
+		    (buf[i - 1] == '\n' || (i + 4 < len && buf[i + 4] >= '0' && buf[i + 4] <= '9'))) {
 			*ret_len = i;
 			*ret_err = SM_E_TRUNCATED;
 			return SM_SCAN_BAD;
+		}
+		if (in_header) {
+			/* The identification line must end within SM_DSMR_MAX_HEADER bytes. */
+			if (c == '\r' || c == '\n')
+				in_header = false;
+			else if (i >= SM_DSMR_MAX_HEADER)
+				return SM_SCAN_NO;
+			continue;
 		}
 		if (c != '!' || (buf[i - 1] != '\n' && buf[i - 1] != '\r'))
 			continue;
@@ -106,6 +107,8 @@ enum sm_scan sm_dsmr_scan(const uint8_t *buf, size_t len, bool eof, size_t *ret_
 		return SM_SCAN_FRAME;
 	}
 	if (eof) {
+		if (in_header)
+			return SM_SCAN_NO;
 		*ret_len = len;
 		*ret_err = SM_E_TRUNCATED;
 		return SM_SCAN_BAD;
