@@ -14,6 +14,8 @@
 #include "smartmeter/decoder.h"
 #include "smartmeter/reading.h"
 
+#include "axdr.h" /* struct sm_axdr_tree: the A-XDR parse scratch inside the decoder */
+
 /* ---- scanning: is there a frame of this kind at buf[0]? ---- */
 enum sm_scan {
 	SM_SCAN_NO = 0,  /* not a frame start of this kind: the stream skips one byte */
@@ -79,6 +81,7 @@ struct sm_decoder {
 	struct sm_dlms *dlms;
 	struct sm_cipher *cipher;
 	uint8_t scratch[SM_MAX_FRAME];      /* decrypted plaintext etc. */
+	struct sm_axdr_tree axdr;           /* A-XDR tree of the notification being decoded (axdr.c, cosem.c) */
 };
 
 /* Deliver the builder's telegram (fills origin/security fields, counts it). */
@@ -130,6 +133,17 @@ enum sm_err sm_cipher_set_keys(struct sm_cipher *c, const uint8_t *ek, const uin
 enum sm_err sm_cipher_unwrap(struct sm_cipher *c, const uint8_t *apdu, size_t len,
                              uint8_t *out, size_t outsz, size_t *ret_len,
                              struct sm_secinfo *sec, char *detail, size_t detailsz);
+/* (Also SM_E_REPLAY: counter went backwards and replays are not published; SM_E_SYNTAX: bad length
+ * form; SM_E_TOO_LONG: plaintext larger than outsz; SM_E_INVAL: not DB/DC; SM_E_CRYPTO: libgcrypt failed.)
+ * sec is filled as far as the header was parsed, also on failure. On SM_OK detail may still hold a
+ * remark (counter backwards but published, or a counter restart accepted). */
+/* Whether frames whose invocation counter went backwards are returned (flagged) or refused with
+ * SM_E_REPLAY; from sm_decoder_config.publish_replayed. Default false. Policy: top of cipher.c. */
+void sm_cipher_set_replay_policy(struct sm_cipher *c, bool publish_replayed);
+/* Polish Elgama encrypted P1 (PROTOCOLS.md §2.5, unsupported): p follows a DSMR identification line and
+ * its blank line. Returns the burst length (00 | BER length | SC ... tag) when p starts like that body
+ * (needs the first 3-5 bytes), else 0. For the DSMR layer to drop it as SM_E_UNSUPPORTED, never to decrypt. */
+size_t sm_cipher_headerless_len(const uint8_t *p, size_t len);
 
 /* ---- checksums (crc.c) ---- */
 uint16_t sm_crc16_arc(const uint8_t *p, size_t n);   /* DSMR: poly 0xA001 reflected, init 0 */

@@ -345,6 +345,7 @@ static void run_case(void **state)
 		/* A frame that fails its check is never published. */
 		if (strcmp(cls, "incomplete") != 0 && json_object_array_length(res.telegrams) != 0)
 			fail_msg("%s: a rejected frame was published", c->name);
+		/* With --no-crc-check the frame must decode to the values it would have had. */
 		if (json_object_object_get_ex(c->cj, "expect_if_crc_ignored", &lenient)) {
 			corpus_result_free(&res);
 			corpus_decode(c, true, &res);
