@@ -82,6 +82,21 @@ enum sm_scan sm_dsmr_scan(const uint8_t *buf, size_t len, bool eof, size_t *ret_
 				return SM_SCAN_NO;
 			continue;
 		}
+		/* Polish Elgama: clear header, blank line, then a ciphered body with no system title
+		 * (PROTOCOLS.md §2.5; no public IV construction). Drop the whole burst as unsupported
+		 * instead of reading binary as lines. */
+		if (c == 0x00 && i >= 3 && buf[i - 1] == '\n' && (buf[i - 2] == '\n' || buf[i - 3] == '\n')) {
+			size_t body = sm_cipher_headerless_len(buf + i, len - i);
+			if (body == 0 && len - i < 4 && !eof)
+				return SM_SCAN_MORE;
+			if (body > 0) {
+				if (i + body > len && !eof)
+					return SM_SCAN_MORE;
+				*ret_len = i + body <= len ? i + body : len;
+				*ret_err = SM_E_UNSUPPORTED;
+				return SM_SCAN_BAD;
+			}
+		}
 		if (c != '!' || (buf[i - 1] != '\n' && buf[i - 1] != '\r'))
 			continue;
 		/* '!' then 0-4 hex digits, then optional CR LF. */

@@ -67,8 +67,10 @@ enum sm_err sm_decoder_set_keys(struct sm_decoder *dec, const struct sm_decoder_
 		return SM_E_INVAL;
 	enum sm_err err = sm_cipher_set_keys(dec->cipher, cfg->has_key ? cfg->key : NULL,
 	                                     cfg->has_auth_key ? cfg->auth_key : NULL);
+	sm_cipher_set_replay_policy(dec->cipher, cfg->publish_replayed);
 	dec->cfg.has_key = cfg->has_key;
 	dec->cfg.has_auth_key = cfg->has_auth_key;
+	dec->cfg.publish_replayed = cfg->publish_replayed;
 	return err;
 }
 
@@ -309,7 +311,13 @@ static void process(struct sm_decoder *dec, bool eof)
 			struct sm_origin org = { f, dec->buf_offset, n };
 			const char *what = f == SM_FRAMING_DSMR ? "DSMR telegram" : f == SM_FRAMING_HDLC ? "HDLC frame"
 			                 : f == SM_FRAMING_MBUS ? "M-Bus frame" : "APDU";
-			sm_emit_event(dec, SM_EVENT_ERROR, err, &org, dec->buf, n, "%s rejected: %s", what, sm_strerror(err));
+			if (f == SM_FRAMING_DSMR && err == SM_E_UNSUPPORTED)
+				sm_emit_event(dec, SM_EVENT_ERROR, err, &org, dec->buf, n,
+				              "DSMR telegram with an encrypted body but no system title (Elgama-style): "
+				              "not supported, no public IV construction is known");
+			else
+				sm_emit_event(dec, SM_EVENT_ERROR, err, &org, dec->buf, n, "%s rejected: %s", what,
+				              sm_strerror(err));
 			consume(dec, n);
 			break;
 		}

@@ -402,6 +402,31 @@ static void hostile_lines_do_not_break_decoding(void **state)
 	free(tg);
 }
 
+static void elgama_ciphered_body_is_reported_unsupported(void **state)
+{
+	(void)state;
+	/* "/EGM5G15" CR LF CR LF, then 00 | 82 0030 | SC 30 | counter | 43 bytes: no system title. */
+	uint8_t buf[128];
+	size_t n = 0, good_len;
+	memcpy(buf, "/EGM5G15\r\n\r\n", 12);
+	n = 12;
+	static const uint8_t hdr[] = { 0x00, 0x82, 0x00, 0x30, 0x30, 0x00, 0x00, 0x00, 0x01 };
+	memcpy(buf + n, hdr, sizeof(hdr));
+	n += sizeof(hdr);
+	for (size_t i = 0; i < 0x30 - 5; i++)
+		buf[n++] = (uint8_t)(0x21 + i * 7); /* ciphertext-like bytes, including '!' and '/' */
+	struct capture c;
+	char *good = dsmr_with_crc(V5, &good_len);
+	capture_init(&c, NULL);
+	capture_feed(&c, buf, n, 0, 0);
+	capture_feed(&c, good, good_len, 0, 1);
+	assert_int_equal(capture_errors(&c, SM_E_UNSUPPORTED), 1);
+	assert_int_equal(capture_count(&c), 1);
+	assert_non_null(strstr(c.events[0].detail, "no system title"));
+	capture_fini(&c);
+	free(good);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -417,6 +442,7 @@ int main(void)
 		cmocka_unit_test(no_final_crlf_and_unpadded_crc),
 		cmocka_unit_test(oversized_telegram_is_rejected),
 		cmocka_unit_test(hostile_lines_do_not_break_decoding),
+		cmocka_unit_test(elgama_ciphered_body_is_reported_unsupported),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
