@@ -651,7 +651,7 @@ void sm_cosem_notification(struct sm_decoder *dec, const uint8_t *apdu, size_t l
 		snprintf(note, sizeof(note),
 		         "%u value%s could not be represented (NaN/infinite float or nested list) and %s left out",
 		         ctx.skipped, ctx.skipped == 1 ? "" : "s", ctx.skipped == 1 ? "was" : "were");
-	if (b->overflow && !note[0])
+	if (b->overflow) /* the more serious remark wins */
 		snprintf(note, sizeof(note), "telegram incomplete: more values than the decoder's caps (%u readings)",
 		         SM_MAX_READINGS);
 	if (used != len - body && !note[0])
