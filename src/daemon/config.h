@@ -1,0 +1,124 @@
+/* config.h — /etc/smartmeter.conf: what the daemon may be told, parsed by one table.
+ * config_parse_buffer() works on memory (unit tests), config_load() on a file; both fill a complete
+ * struct config (defaults first, then the file) or fail with one "file:line: message" error.
+ * Key material lives only in key/auth_key (never printed, wiped by config_free). */
+#ifndef SMARTMETERD_CONFIG_H
+#define SMARTMETERD_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "log.h"
+
+#define CONFIG_DEFAULT_PATH "/etc/smartmeter.conf"
+#define CONFIG_KEY_LEN 16
+
+/* Line settings. FORMAT_AUTO (with baudrate 0 = auto) tries what real meters use (PROTOCOLS.md §8.3). */
+enum serial_format {
+	FORMAT_AUTO = 0,
+	FORMAT_8N1,
+	FORMAT_7E1,
+	FORMAT_8E1,
+	FORMAT_8N2,
+	FORMAT_7N1,
+};
+
+const char *serial_format_name(enum serial_format f);
+
+struct config {
+	/* [serial] */
+	char *device;            /* /dev/ttyUSB0, /dev/serial/by-id/..., tcp://host:port */
+	unsigned baudrate;       /* 0 = auto */
+	enum serial_format format;
+
+	/* [meter] */
+	char *meter_id;          /* NULL = serial number from the telegrams */
+	bool has_key;
+	uint8_t key[CONFIG_KEY_LEN];
+	bool has_auth_key;
+	uint8_t auth_key[CONFIG_KEY_LEN];
+	char *key_file;
+	char *auth_key_file;
+	double power_multiplier;
+	double voltage_multiplier;
+	double current_multiplier;
+	double energy_multiplier;
+	bool crc_check;          /* false = publish DSMR telegrams whose CRC does not match */
+	unsigned offline_after;  /* seconds of silence before availability goes offline; 0 = auto */
+
+	/* [mqtt] */
+	char *host;
+	unsigned port;           /* 0 = 1883, or 8883 with TLS */
+	char *username;
+	char *password;
+	char *password_file;
+	char *client_id;         /* NULL = "smartmeterd-<instance>" */
+	char *topic_prefix;
+	char *instance;          /* NULL = hostname slug */
+	unsigned qos;
+	bool retain;
+	unsigned keepalive;
+	unsigned publish_interval;
+	unsigned queue_size;     /* messages kept while the broker is away (QoS >= 1) */
+	char *tls_ca_file;
+	char *tls_cert_file;
+	char *tls_key_file;
+	bool tls_insecure;
+	bool tls;                /* derived: any tls_* file set */
+	unsigned protocol;       /* 4 = MQTT 3.1.1, 5 = MQTT 5 */
+
+	/* [homeassistant] — consumed by discovery.c */
+	bool discovery;
+	char *discovery_prefix;
+	unsigned expire_after;   /* seconds, 0 = not sent */
+	bool device_discovery;
+	bool reactive_energy_class;
+	double max_energy_jump_kwh; /* 0 = no check */
+
+	/* [log] */
+	enum log_level log_level;
+	char *capture_file;
+	uint64_t capture_max_bytes;
+
+	/* where it came from */
+	char *path;
+};
+
+/* Why a load failed: "file:line: message" (and a hint on the same line). Warnings are things the
+ * user should fix but that do not stop the daemon (world-readable key files). */
+#define CONFIG_MAX_WARNINGS 8
+struct config_diag {
+	char error[512];
+	unsigned nwarnings;
+	char warnings[CONFIG_MAX_WARNINGS][512];
+};
+
+/* Defaults only (every string allocated, so config_free always works). 0 or -1 on ENOMEM. */
+int config_init(struct config *cfg);
+void config_free(struct config *cfg);
+
+/* Parse INI text on top of defaults. name is used in messages ("smartmeter.conf"). The referenced
+ * key_file/password_file are read (relative to the working directory). 0 ok, -1 diag->error set. */
+int config_parse_buffer(struct config *cfg, const char *name, const char *buf, size_t len, struct config_diag *diag);
+
+/* Read and parse a file (missing/unreadable file is an error). Also warns when a file holding a
+ * key or password is readable by other users. */
+int config_load(struct config *cfg, const char *path, struct config_diag *diag);
+
+/* Accessors that resolve the documented fallbacks. */
+unsigned config_mqtt_port(const struct config *cfg);
+
+/* Compare sections to decide what a SIGHUP must restart. */
+bool config_serial_changed(const struct config *a, const struct config *b);
+bool config_mqtt_changed(const struct config *a, const struct config *b);
+bool config_keys_changed(const struct config *a, const struct config *b);
+
+/* Turn any text into a topic-safe slug: lowercase [a-z0-9_-], other runs -> '_'. out >= 2 bytes.
+ * Returns the slug length (0 for empty/unslugable input). */
+size_t config_slug(const char *in, char *out, size_t outsz);
+
+/* Default instance name: the hostname slug, or "smartmeterd". */
+void config_default_instance(char *out, size_t outsz);
+
+#endif

@@ -1,0 +1,880 @@
+/* discovery.c — Home Assistant discovery configs built from the OBIS registry (see discovery.h).
+ * Every payload must pass HA's own validation (HOME_ASSISTANT.md §3.1 units per device class, §3.5
+ * non-numeric sensors, §2.3/§2.4 strict device and origin blocks), because HA rejects an invalid entity
+ * silently from the publisher's point of view. Must never talk to the broker, never log, and never
+ * derive an identity (topic, unique_id, device identifier) from anything a user can rename. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "config.h"
+#include "discovery.h"
+#include "smartmeter/obis.h"
+#include "state.h"
+
+#ifndef SMARTMETER_VERSION
+#define SMARTMETER_VERSION "0"
+#endif
+
+/* DSMR allows M-Bus channels 1..4 (PROTOCOLS.md §1.6); the registry knows no more. */
+#define MAX_SUBDEVICES 4
+#define NODE_LEN 96 /* topic-safe ids: meter id + "_mbus<n>" */
+#define ID_LEN (NODE_LEN + 32)
+#define TEXT_LEN 128
+
+/* ---- HOME_ASSISTANT.md §3.1: what HA 2026.9 accepts; a last line of defence for units that come
+ * from the meter (limiter, M-Bus values): an unacceptable combination loses its device class rather
+ * than the whole entity. ---- */
+static const struct ha_rule {
+	const char *device_class;
+	const char *units[15]; /* "" = no unit */
+	const char *state_classes[4];
+} ha_rules[] = {
+	{ "energy", { "J", "kJ", "MJ", "GJ", "mWh", "Wh", "kWh", "MWh", "GWh", "TWh", "cal", "kcal", "Mcal", "Gcal" },
+	  { "total", "total_increasing" } },
+	{ "power", { "mW", "W", "kW", "MW", "GW", "TW" }, { "measurement" } },
+	{ "apparent_power", { "mVA", "VA", "kVA" }, { "measurement" } },
+	{ "reactive_power", { "mvar", "var", "kvar" }, { "measurement" } },
+	{ "reactive_energy", { "varh", "kvarh" }, { "total", "total_increasing" } },
+	{ "voltage", { "V", "mV", "\xce\xbcV", "kV", "MV" }, { "measurement" } },
+	{ "current", { "A", "mA", "\xce\xbc" "A" }, { "measurement" } },
+	{ "frequency", { "mHz", "Hz", "kHz", "MHz", "GHz" }, { "measurement" } },
+	{ "power_factor", { "%", "" }, { "measurement" } },
+	{ "gas", { "L", "m\xc2\xb3", "ft\xc2\xb3", "CCF", "MCF" }, { "total", "total_increasing" } },
+	{ "water", { "L", "gal", "m\xc2\xb3", "ft\xc2\xb3", "CCF", "MCF" }, { "total", "total_increasing" } },
+	{ "timestamp", { "" }, { NULL } },
+};
+
+static bool in_list(const char *const *list, size_t n, const char *s)
+{
+	for (size_t i = 0; i < n && list[i]; i++)
+		if (strcmp(list[i], s) == 0)
+			return true;
+	return false;
+}
+
+static bool ha_valid(const char *dc, const char *unit, const char *sc)
+{
+	for (size_t i = 0; i < sizeof(ha_rules) / sizeof(ha_rules[0]); i++) {
+		const struct ha_rule *r = &ha_rules[i];
+		if (strcmp(r->device_class, dc) != 0)
+			continue;
+		if (!in_list(r->units, 15, unit ? unit : ""))
+			return false;
+		return !sc || in_list(r->state_classes, 4, sc);
+	}
+	return false;
+}
+
+/* ---- vendors: DSMR FLAG ids (identification line), DLMS list ids, logical device names and system
+ * titles all start with the manufacturer's three-letter code (PROTOCOLS.md §8.2) ---- */
+static const struct vendor {
+	const char *id;
+	const char *name;
+} vendors[] = {
+	{ "AIDON", "Aidon" }, { "Kamstrup", "Kamstrup" },
+	{ "ISK", "Iskraemeco" }, { "KFM", "Kaifa" }, { "KAM", "Kamstrup" }, { "FLU", "Fluvius" },
+	{ "LUX", "Sagemcom" }, { "SAG", "Sagemcom" }, { "EST", "Sagemcom" }, { "LGF", "Landis+Gyr" },
+	{ "LGZ", "Landis+Gyr" }, { "XMX", "Landis+Gyr" }, { "ADN", "Aidon" }, { "ESO", "ESO" },
+	{ "NES", "Networked Energy Services" }, { "EGM", "Elgama" }, { "ELL", "Ellevio" }, { "ESY", "EasyMeter" },
+	{ "SMS", "Siemens" }, { "EMH", "EMH metering" },
+};
+
+const char *discovery_vendor(const char *id)
+{
+	if (!id)
+		return NULL;
+	for (size_t i = 0; i < sizeof(vendors) / sizeof(vendors[0]); i++) {
+		size_t n = strlen(vendors[i].id);
+		/* Case-insensitive: the third FLAG letter's case only says something about the baud rate ("ISk"). */
+		if (strncasecmp(id, vendors[i].id, n) == 0)
+			return vendors[i].name;
+	}
+	return NULL;
+}
+
+/* ---- what one telegram describes ---- */
+struct device {
+	char id[ID_LEN];      /* identifier: smartmeterd_<meter_id>[_mbus<n>] or smartmeterd_<sub serial> */
+	char node[NODE_LEN];  /* topic-safe id for device-mode topics */
+	char name[TEXT_LEN];
+	char manufacturer[TEXT_LEN];
+	char model[TEXT_LEN];
+	char serial[TEXT_LEN];
+	char sw[TEXT_LEN];
+	const char *via;      /* parent identifier or NULL */
+	bool used;
+};
+
+struct entity {
+	const char *component; /* "sensor" / "binary_sensor" */
+	char object_id[SM_OBIS_KEY_STRLEN + 16];
+	char key[SM_OBIS_KEY_STRLEN + 16];
+	char name[TEXT_LEN];
+	bool name_null;        /* the device's main feature: friendly name = device name (§7.6) */
+	const char *device_class, *state_class, *icon;
+	char unit[16];
+	int precision;
+	bool diagnostic, enabled;
+	unsigned expire;
+	int dev;               /* 0 = electricity meter, n = M-Bus channel n */
+};
+
+struct scene {
+	const struct discovery_options *o;
+	const char *meter_id;
+	struct device dev[1 + MAX_SUBDEVICES];
+	struct entity *ent;
+	size_t nent, cap;
+	char status_topic[256], avail_topic[256], state_topic[256];
+};
+
+/* Truncating copy: names and models longer than the buffers are cut, never overflowed. */
+static void copy_text(char *dst, size_t sz, const char *src)
+{
+	size_t n = 0;
+	for (; src && src[n] && n + 1 < sz; n++)
+		dst[n] = src[n];
+	dst[n] = '\0';
+}
+
+/* A reading as text the way the state topic shows it (hex ids decoded). */
+static bool reading_text(const struct sm_reading *r, char *out, size_t sz)
+{
+	struct sm_obis_state st;
+	sm_obis_state_value(sm_obis_lookup(r->obis), &r->value, &st);
+	if (st.type == SM_OBIS_STATE_TEXT)
+		copy_text(out, sz, st.text);
+	else if (st.type == SM_OBIS_STATE_NUMBER)
+		sm_number_format(&st.num, out, sz);
+	else
+		return false;
+	return out[0] != '\0';
+}
+
+static const struct sm_reading *find_code(const struct sm_telegram *t, uint8_t a, uint8_t b, uint8_t c, uint8_t d,
+                                          uint8_t e)
+{
+	const uint8_t o[6] = { a, b, c, d, e, 255 };
+	return sm_telegram_find(t, o);
+}
+
+static bool code_text(const struct sm_telegram *t, uint8_t a, uint8_t b, uint8_t c, uint8_t d, uint8_t e, char *out,
+                      size_t sz)
+{
+	const struct sm_reading *r = find_code(t, a, b, c, d, e);
+	return r && reading_text(r, out, sz);
+}
+
+/* DSMR identification "ISK5\2M550T-1012": 3-letter FLAG id, baud digit, optional "\<digit>", model. */
+static void dsmr_model(const char *header, char *out, size_t sz)
+{
+	const char *p = header;
+	if (strlen(p) < 5) {
+		copy_text(out, sz, header);
+		return;
+	}
+	p += 4;
+	if (p[0] == '\\' && p[1])
+		p += 2;
+	copy_text(out, sz, *p ? p : header);
+}
+
+static void main_device(struct scene *s, const struct sm_telegram *t)
+{
+	struct device *d = &s->dev[0];
+	char buf[TEXT_LEN];
+	const char *vendor = discovery_vendor(t->header);
+
+	snprintf(d->id, sizeof(d->id), "%s_%.90s", DISCOVERY_ID_PREFIX, s->meter_id);
+	copy_text(d->node, sizeof(d->node), s->meter_id);
+	copy_text(d->name, sizeof(d->name), "Smart meter");
+	d->used = true;
+
+	/* Logical device name (0-0:42.0.0, hex in LU/HU DSMR), then the system title of encrypted frames,
+	 * then equipment ids that embed the FLAG id ("1KFM0200169986", "1ESY1313002565"). */
+	if (!vendor && code_text(t, 0, 0, 42, 0, 0, buf, sizeof(buf)))
+		vendor = discovery_vendor(buf);
+	if (!vendor && t->encrypted) {
+		char st[4] = { (char)t->system_title[0], (char)t->system_title[1], (char)t->system_title[2], 0 };
+		vendor = discovery_vendor(st);
+	}
+	if (!vendor && code_text(t, 0, 0, 96, 1, 0, buf, sizeof(buf)))
+		vendor = discovery_vendor(buf + 1);
+	if (!vendor && code_text(t, 0, 0, 96, 1, 255, buf, sizeof(buf)))
+		vendor = discovery_vendor(buf + 1);
+	copy_text(d->manufacturer, sizeof(d->manufacturer), vendor);
+
+	if (code_text(t, 0, 0, 96, 1, 7, buf, sizeof(buf)) || code_text(t, 1, 0, 96, 1, 1, buf, sizeof(buf)) ||
+	    code_text(t, 1, 1, 96, 1, 1, buf, sizeof(buf)))
+		copy_text(d->model, sizeof(d->model), buf);
+	else if (t->header && t->protocol == SM_PROTOCOL_DSMR)
+		dsmr_model(t->header, d->model, sizeof(d->model));
+	else if (t->header)
+		copy_text(d->model, sizeof(d->model), t->header);
+	else
+		copy_text(d->model, sizeof(d->model), t->protocol == SM_PROTOCOL_DSMR ? "DSMR meter" : "DLMS/COSEM meter");
+	/* DSMR version "50" -> "DSMR 5.0" makes the model line say which P1 dialect it speaks. */
+	if (t->dsmr_version && strlen(t->dsmr_version) == 2 && strlen(d->model) + 12 < sizeof(d->model)) {
+		size_t n = strlen(d->model);
+		snprintf(d->model + n, sizeof(d->model) - n, " (DSMR %c.%c)", t->dsmr_version[0], t->dsmr_version[1]);
+	}
+	copy_text(d->serial, sizeof(d->serial), t->meter_id);
+	if (!code_text(t, 1, 0, 0, 2, 0, d->sw, sizeof(d->sw)))
+		code_text(t, 1, 1, 0, 2, 0, d->sw, sizeof(d->sw));
+}
+
+static unsigned mbus_type(const struct sm_telegram *t, uint8_t ch)
+{
+	const struct sm_reading *r = find_code(t, 0, ch, 24, 1, 0);
+	struct sm_obis_state st;
+	struct sm_number n;
+	char buf[32];
+
+	if (!r)
+		return 0;
+	sm_obis_state_value(NULL, &r->value, &st);
+	if (st.type == SM_OBIS_STATE_NUMBER)
+		n = st.num;
+	else if (st.type != SM_OBIS_STATE_TEXT || !sm_number_parse(st.text, strlen(st.text), &n))
+		return 0;
+	if (!sm_number_format(&n, buf, sizeof(buf)))
+		return 0;
+	/* DSMR writes the EN 13757-3 medium byte in decimal ("003", "007", "012"). */
+	return (unsigned)strtoul(buf, NULL, 10);
+}
+
+static struct device *sub_device(struct scene *s, const struct sm_telegram *t, uint8_t ch)
+{
+	struct device *d = &s->dev[ch];
+	char serial[TEXT_LEN], slug[NODE_LEN], node[NODE_LEN];
+
+	if (d->used)
+		return d;
+	const struct sm_mbus_medium *m = sm_obis_mbus_medium(mbus_type(t, ch));
+	d->used = true;
+	d->via = s->dev[0].id;
+	snprintf(node, sizeof(node), "%.80s_mbus%u", s->meter_id, ch);
+	copy_text(d->node, sizeof(d->node), node);
+	/* The sub-meter's own serial makes it follow the physical meter; without one, the channel. */
+	if ((code_text(t, 0, ch, 96, 1, 0, serial, sizeof(serial)) ||
+	     code_text(t, 0, ch, 96, 1, 1, serial, sizeof(serial))) &&
+	    config_slug(serial, slug, sizeof(slug)) > 0) {
+		snprintf(d->id, sizeof(d->id), "%s_%s", DISCOVERY_ID_PREFIX, slug);
+		copy_text(d->serial, sizeof(d->serial), serial);
+	} else {
+		snprintf(d->id, sizeof(d->id), "%s_%s", DISCOVERY_ID_PREFIX, node);
+	}
+	if (m->device_class)
+		copy_text(d->name, sizeof(d->name), m->device_name);
+	else
+		snprintf(d->name, sizeof(d->name), "%s %u", m->device_name, ch);
+	snprintf(d->model, sizeof(d->model), "M-Bus %s (channel %u)", m->name, ch);
+	copy_text(d->manufacturer, sizeof(d->manufacturer), s->dev[0].manufacturer);
+	return d;
+}
+
+static struct entity *add_entity(struct scene *s)
+{
+	if (s->nent == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 64;
+		struct entity *n = realloc(s->ent, cap * sizeof(*n));
+		if (!n)
+			return NULL;
+		s->ent = n;
+		s->cap = cap;
+	}
+	struct entity *e = &s->ent[s->nent++];
+	memset(e, 0, sizeof(*e));
+	e->component = "sensor";
+	e->precision = -1;
+	e->enabled = true;
+	return e;
+}
+
+static bool key_taken(const struct scene *s, const char *key)
+{
+	for (size_t i = 0; i < s->nent; i++)
+		if (strcmp(s->ent[i].key, key) == 0)
+			return true;
+	return false;
+}
+
+static unsigned expire_for(const struct discovery_options *o, const char *state_class)
+{
+	if (!o->expire_after)
+		return 0;
+	if (state_class && strcmp(state_class, "measurement") == 0)
+		return o->expire_after;
+	return o->expire_after > DISCOVERY_MIN_EXPIRE_TOTALS ? o->expire_after : DISCOVERY_MIN_EXPIRE_TOTALS;
+}
+
+/* The unit the state topic carries for this reading: the registry's, else the one state.c converts
+ * to (kW -> W ...), in HA's spelling. */
+static void published_unit(const struct sm_obis_info *info, const struct sm_reading *r, char *out, size_t sz)
+{
+	const char *u = info && info->unit ? info->unit : sm_obis_ha_unit(state_canonical_unit(r->value.unit));
+	copy_text(out, sz, r->value.type == SM_VALUE_NUMBER || (info && info->unit) ? u : NULL);
+}
+
+static int reading_entities(struct scene *s, const struct sm_telegram *t, const struct sm_reading *r)
+{
+	const struct sm_obis_info *info = sm_obis_lookup(r->obis);
+	char key[SM_OBIS_KEY_STRLEN], slug[SM_OBIS_STRLEN];
+	int dev = 0;
+
+	if (!r->has_obis || r->value.type == SM_VALUE_ROWS || r->value.type == SM_VALUE_NONE)
+		return 0; /* profiles stay on .../obis; an empty value gets its entity when it has one */
+	if (!sm_obis_state_key(r->obis, key, sizeof(key)) || !sm_obis_slug(r->obis, slug, sizeof(slug)))
+		return 0;
+	if (key_taken(s, key))
+		return 0; /* 1-0: and 1-1: of one register in one telegram: one entity */
+	/* A timestamp without offset cannot be stored by HA (§3.6): no entity rather than an error per frame. */
+	if (info && info->kind == SM_OBIS_KIND_TIMESTAMP &&
+	    !(r->value.type == SM_VALUE_DATETIME && r->value.u.dt.has_offset))
+		return 0;
+	if (info && info->sub_device && r->obis[1] >= 1 && r->obis[1] <= MAX_SUBDEVICES) {
+		dev = r->obis[1];
+		sub_device(s, t, (uint8_t)dev);
+	}
+
+	struct entity *e = add_entity(s);
+	if (!e)
+		return -1;
+	e->dev = dev;
+	copy_text(e->key, sizeof(e->key), key);
+	copy_text(e->object_id, sizeof(e->object_id), slug);
+	sm_obis_name(r->obis, e->name, sizeof(e->name));
+	published_unit(info, r, e->unit, sizeof(e->unit));
+	if (info) {
+		e->component = info->component == SM_HA_BINARY_SENSOR ? "binary_sensor" : "sensor";
+		e->device_class = info->device_class;
+		e->state_class = info->state_class;
+		e->icon = info->icon;
+		e->precision = info->display_precision;
+		e->diagnostic = info->diagnostic;
+		e->enabled = info->enabled_by_default;
+		if (info->medium_class) {
+			const struct sm_mbus_medium *m = sm_obis_mbus_medium(mbus_type(t, r->obis[1]));
+			e->device_class = m->device_class;
+			if (m->icon)
+				e->icon = m->icon;
+			/* The register is what a gas/water/heat meter is for (§7.6). */
+			if (r->obis[3] == 2 && r->obis[4] == 1)
+				e->name_null = true;
+		}
+	}
+	if (e->device_class && strcmp(e->device_class, "reactive_energy") == 0 && !s->o->reactive_energy_class)
+		e->device_class = NULL; /* unknown before HA 2025.6: HA would reject the entity */
+	if (e->device_class && strcmp(e->component, "sensor") == 0 &&
+	    !ha_valid(e->device_class, e->unit[0] ? e->unit : NULL, e->state_class))
+		e->device_class = NULL;
+	if (strcmp(e->component, "sensor") == 0 && (!info || info->kind == SM_OBIS_KIND_NUMBER))
+		e->expire = expire_for(s->o, e->state_class);
+
+	/* Capture time of M-Bus values / BE peak demand: state.c publishes it as "<key>_timestamp". */
+	if (r->has_timestamp && r->timestamp.has_date && r->timestamp.has_time && r->timestamp.has_offset) {
+		struct entity *ts = add_entity(s);
+		if (!ts)
+			return -1;
+		ts->dev = dev;
+		snprintf(ts->key, sizeof(ts->key), "%s_timestamp", key);
+		snprintf(ts->object_id, sizeof(ts->object_id), "%s_time", slug);
+		if (dev)
+			copy_text(ts->name, sizeof(ts->name), "Capture time");
+		else
+			snprintf(ts->name, sizeof(ts->name), "%.100s time", s->ent[s->nent - 2].name);
+		ts->device_class = "timestamp";
+		ts->diagnostic = true;
+	}
+	return 0;
+}
+
+static int health_entities(struct scene *s)
+{
+	static const struct {
+		const char *key, *name, *device_class, *state_class, *icon;
+		bool enabled;
+	} h[] = {
+		{ "decoder_frames", "Frames decoded", NULL, "total_increasing", "mdi:counter", true },
+		{ "decoder_crc_errors", "CRC errors", NULL, "total_increasing", "mdi:alert-circle-outline", true },
+		{ "decoder_decrypt_errors", "Decryption failures", NULL, "total_increasing", "mdi:lock-alert", true },
+		{ "decoder_last_frame", "Last frame", "timestamp", NULL, NULL, true },
+		{ "decoder_serial", "Serial settings", NULL, NULL, "mdi:serial-port", false },
+	};
+	for (size_t i = 0; i < sizeof(h) / sizeof(h[0]); i++) {
+		struct entity *e = add_entity(s);
+		if (!e)
+			return -1;
+		copy_text(e->key, sizeof(e->key), h[i].key);
+		copy_text(e->object_id, sizeof(e->object_id), h[i].key);
+		copy_text(e->name, sizeof(e->name), h[i].name);
+		e->device_class = h[i].device_class;
+		e->state_class = h[i].state_class;
+		e->icon = h[i].icon;
+		e->precision = h[i].state_class ? 0 : -1;
+		e->diagnostic = true;
+		e->enabled = h[i].enabled;
+	}
+	return 0;
+}
+
+/* ---- JSON ---- */
+
+static void add_str(json_object *o, const char *k, const char *v)
+{
+	if (v && *v)
+		json_object_object_add(o, k, json_object_new_string(v));
+}
+
+static json_object *device_json(const struct device *d)
+{
+	json_object *o = json_object_new_object(), *ids = json_object_new_array();
+	if (!o || !ids) {
+		json_object_put(o);
+		json_object_put(ids);
+		return NULL;
+	}
+	json_object_array_add(ids, json_object_new_string(d->id));
+	json_object_object_add(o, "identifiers", ids);
+	add_str(o, "name", d->name);
+	add_str(o, "manufacturer", d->manufacturer);
+	add_str(o, "model", d->model);
+	add_str(o, "serial_number", d->serial);
+	add_str(o, "sw_version", d->sw);
+	add_str(o, "via_device", d->via);
+	return o;
+}
+
+static json_object *origin_json(const struct discovery_options *o)
+{
+	json_object *j = json_object_new_object();
+	if (!j)
+		return NULL;
+	add_str(j, "name", DISCOVERY_ORIGIN_NAME);
+	add_str(j, "sw_version", o->version ? o->version : SMARTMETER_VERSION);
+	return j;
+}
+
+static void add_availability(json_object *j, const struct scene *s)
+{
+	json_object *a = json_object_new_array();
+	const char *topics[2] = { s->status_topic, s->avail_topic };
+	for (int i = 0; a && i < 2; i++) {
+		json_object *t = json_object_new_object();
+		add_str(t, "topic", topics[i]);
+		json_object_array_add(a, t);
+	}
+	json_object_object_add(j, "availability", a);
+	add_str(j, "availability_mode", "all");
+}
+
+/* The entity's own keys (shared by both modes). */
+static void entity_keys(json_object *j, const struct scene *s, const struct entity *e)
+{
+	char buf[ID_LEN + SM_OBIS_KEY_STRLEN + 32];
+
+	json_object_object_add(j, "name", e->name_null ? NULL : json_object_new_string(e->name));
+	snprintf(buf, sizeof(buf), "%s_%s", s->dev[e->dev].id, e->object_id);
+	add_str(j, "unique_id", buf);
+	snprintf(buf, sizeof(buf), "{{ value_json.%s }}", e->key);
+	add_str(j, "value_template", buf);
+	if (strcmp(e->component, "binary_sensor") == 0) {
+		add_str(j, "payload_on", "ON");
+		add_str(j, "payload_off", "OFF");
+	}
+	add_str(j, "device_class", e->device_class);
+	add_str(j, "unit_of_measurement", e->unit);
+	add_str(j, "state_class", e->state_class);
+	if (e->precision >= 0)
+		json_object_object_add(j, "suggested_display_precision", json_object_new_int(e->precision));
+	if (e->diagnostic)
+		add_str(j, "entity_category", "diagnostic");
+	if (!e->enabled)
+		json_object_object_add(j, "enabled_by_default", json_object_new_boolean(false));
+	add_str(j, "icon", e->icon);
+	if (e->expire)
+		json_object_object_add(j, "expire_after", json_object_new_int64(e->expire));
+}
+
+static int emit(struct discovery_batch *out, const char *topic, json_object *j)
+{
+	if (!j)
+		return -1;
+	const char *p = json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	int rc = -1;
+	if (out->n == out->cap) {
+		size_t cap = out->cap ? out->cap * 2 : 64;
+		struct discovery_msg *n = realloc(out->msgs, cap * sizeof(*n));
+		if (!n)
+			goto done;
+		out->msgs = n;
+		out->cap = cap;
+	}
+	struct discovery_msg *m = &out->msgs[out->n];
+	m->topic = strdup(topic);
+	m->payload = p ? strdup(p) : NULL;
+	if (!m->topic || !m->payload) {
+		free(m->topic);
+		free(m->payload);
+		goto done;
+	}
+	m->len = strlen(m->payload);
+	out->n++;
+	rc = 0;
+done:
+	json_object_put(j);
+	return rc;
+}
+
+static int emit_entities(struct scene *s, struct discovery_batch *out)
+{
+	char topic[512];
+	for (size_t i = 0; i < s->nent; i++) {
+		const struct entity *e = &s->ent[i];
+		json_object *j = json_object_new_object();
+		if (!j)
+			return -1;
+		entity_keys(j, s, e);
+		add_str(j, "state_topic", s->state_topic);
+		add_availability(j, s);
+		json_object_object_add(j, "device", device_json(&s->dev[e->dev]));
+		json_object_object_add(j, "origin", origin_json(s->o));
+		/* node_id = meter id, so "<disc>/+/<meter_id>/+/config" finds every entity of a meter (§1.1). */
+		snprintf(topic, sizeof(topic), "%s/%s/%s/%s/config", s->o->discovery_prefix, e->component, s->meter_id,
+		         e->object_id);
+		if (emit(out, topic, j) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Device mode (§1.4): one message per device; shared state_topic and availability, "p" per component. */
+static int emit_devices(struct scene *s, struct discovery_batch *out)
+{
+	char topic[512];
+	for (int d = 0; d <= MAX_SUBDEVICES; d++) {
+		size_t count = 0;
+		for (size_t i = 0; i < s->nent; i++)
+			count += s->ent[i].dev == d;
+		if (!s->dev[d].used || count == 0)
+			continue; /* HA wants at least one component per device message */
+		json_object *j = json_object_new_object(), *cmps = json_object_new_object();
+		if (!j || !cmps) {
+			json_object_put(j);
+			json_object_put(cmps);
+			return -1;
+		}
+		json_object_object_add(j, "device", device_json(&s->dev[d]));
+		json_object_object_add(j, "origin", origin_json(s->o));
+		add_str(j, "state_topic", s->state_topic);
+		add_availability(j, s);
+		for (size_t i = 0; i < s->nent; i++) {
+			const struct entity *e = &s->ent[i];
+			if (e->dev != d)
+				continue;
+			json_object *c = json_object_new_object();
+			add_str(c, "platform", e->component);
+			entity_keys(c, s, e);
+			json_object_object_add(cmps, e->object_id, c);
+		}
+		json_object_object_add(j, "components", cmps);
+		snprintf(topic, sizeof(topic), "%s/device/%s/config", s->o->discovery_prefix, s->dev[d].node);
+		if (emit(out, topic, j) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int discovery_build(const struct discovery_options *o, const char *meter_id, const struct sm_telegram *t,
+                    struct discovery_batch *out)
+{
+	struct scene s;
+	int rc = -1;
+
+	memset(&s, 0, sizeof(s));
+	s.o = o;
+	s.meter_id = meter_id;
+	snprintf(s.status_topic, sizeof(s.status_topic), "%s/%s/status", o->topic_prefix, o->instance);
+	snprintf(s.avail_topic, sizeof(s.avail_topic), "%s/%s/availability", o->topic_prefix, meter_id);
+	snprintf(s.state_topic, sizeof(s.state_topic), "%s/%s/state", o->topic_prefix, meter_id);
+	main_device(&s, t);
+	for (size_t i = 0; i < t->nreadings; i++)
+		if (reading_entities(&s, t, &t->readings[i]) < 0)
+			goto out;
+	if (o->health && health_entities(&s) < 0)
+		goto out;
+	rc = o->device_discovery ? emit_devices(&s, out) : emit_entities(&s, out);
+out:
+	free(s.ent);
+	return rc;
+}
+
+void discovery_batch_free(struct discovery_batch *b)
+{
+	if (!b)
+		return;
+	for (size_t i = 0; i < b->n; i++) {
+		free(b->msgs[i].topic);
+		free(b->msgs[i].payload);
+	}
+	free(b->msgs);
+	b->msgs = NULL;
+	b->n = b->cap = 0;
+}
+
+/* ---- health keys ---- */
+
+void discovery_health_add(json_object *state, const struct discovery_health *h)
+{
+	char buf[40];
+	struct tm tm;
+
+	json_object_object_add(state, "decoder_frames", json_object_new_uint64(h->frames));
+	json_object_object_add(state, "decoder_crc_errors", json_object_new_uint64(h->crc_errors));
+	json_object_object_add(state, "decoder_decrypt_errors", json_object_new_uint64(h->decrypt_errors));
+	if (h->last_frame && gmtime_r(&h->last_frame, &tm) && strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S+00:00", &tm))
+		json_object_object_add(state, "decoder_last_frame", json_object_new_string(buf));
+	else
+		json_object_object_add(state, "decoder_last_frame", NULL);
+	json_object_object_add(state, "decoder_serial", h->serial ? json_object_new_string(h->serial) : NULL);
+}
+
+/* ---- the announcer ---- */
+
+struct cached {
+	char *topic;
+	char *payload;
+	size_t len;
+};
+
+struct discovery {
+	struct discovery_options o;
+	char *strings[4]; /* owned copies behind o's pointers */
+	char *ha_status;
+	struct cached *v;
+	size_t n, cap;
+	uint64_t fingerprint;
+	bool has_fingerprint;
+};
+
+static void drop_options(struct discovery *d)
+{
+	for (size_t i = 0; i < 4; i++) {
+		free(d->strings[i]);
+		d->strings[i] = NULL;
+	}
+	free(d->ha_status);
+	d->ha_status = NULL;
+}
+
+static int take_options(struct discovery *d, const struct discovery_options *o)
+{
+	const char *src[4] = { o->discovery_prefix ? o->discovery_prefix : "homeassistant",
+		               o->topic_prefix ? o->topic_prefix : "smartmeter", o->instance ? o->instance : "smartmeterd",
+		               o->version ? o->version : SMARTMETER_VERSION };
+	char *dup[4];
+	char *status = NULL;
+
+	for (size_t i = 0; i < 4; i++)
+		dup[i] = strdup(src[i]);
+	if (dup[0] && asprintf(&status, "%s/status", dup[0]) < 0)
+		status = NULL;
+	if (!dup[0] || !dup[1] || !dup[2] || !dup[3] || !status) {
+		for (size_t i = 0; i < 4; i++)
+			free(dup[i]);
+		free(status);
+		return -1;
+	}
+	drop_options(d);
+	d->o = *o;
+	memcpy(d->strings, dup, sizeof(dup));
+	d->o.discovery_prefix = dup[0];
+	d->o.topic_prefix = dup[1];
+	d->o.instance = dup[2];
+	d->o.version = dup[3];
+	d->ha_status = status;
+	d->has_fingerprint = false;
+	return 0;
+}
+
+struct discovery *discovery_new(const struct discovery_options *o)
+{
+	struct discovery *d = calloc(1, sizeof(*d));
+	if (!d)
+		return NULL;
+	if (take_options(d, o) < 0) {
+		free(d);
+		return NULL;
+	}
+	return d;
+}
+
+void discovery_free(struct discovery *d)
+{
+	if (!d)
+		return;
+	for (size_t i = 0; i < d->n; i++) {
+		free(d->v[i].topic);
+		free(d->v[i].payload);
+	}
+	free(d->v);
+	drop_options(d);
+	free(d);
+}
+
+int discovery_reconfigure(struct discovery *d, const struct discovery_options *o)
+{
+	return take_options(d, o);
+}
+
+const char *discovery_ha_status_topic(const struct discovery *d)
+{
+	return d->ha_status;
+}
+
+bool discovery_is_ha_online(const struct discovery *d, const char *topic, const void *payload, size_t len)
+{
+	/* Exact match: HA's will on the same topic is "offline" and must not trigger anything (§4.1). */
+	return topic && strcmp(topic, d->ha_status) == 0 && len == 6 && memcmp(payload, "online", 6) == 0;
+}
+
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+	for (size_t i = 0; i < n; i++) {
+		h ^= b[i];
+		h *= 0x100000001b3ull;
+	}
+	return h;
+}
+
+static uint64_t fnv_str(uint64_t h, const char *s)
+{
+	return s ? fnv(h, s, strlen(s) + 1) : fnv(h, "", 1);
+}
+
+/* Readings whose value (not just presence) ends up in a config: device identity and M-Bus media. */
+static bool identity_code(const uint8_t *o)
+{
+	return (o[0] == 0 && o[2] == 42 && o[3] == 0) || (o[2] == 96 && o[3] == 1) || (o[2] == 24 && o[3] == 1) ||
+	       (o[0] == 1 && o[2] == 0 && o[3] == 2 && o[4] == 0);
+}
+
+/* Everything discovery_build() looks at, so that an unchanged layout costs one hash per frame. */
+static uint64_t fingerprint(const char *meter_id, const struct sm_telegram *t)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	char text[TEXT_LEN];
+
+	h = fnv_str(h, meter_id);
+	h = fnv_str(h, t->header);
+	h = fnv_str(h, t->meter_id);
+	h = fnv_str(h, t->dsmr_version);
+	h = fnv(h, &t->protocol, sizeof(t->protocol));
+	h = fnv(h, &t->encrypted, sizeof(t->encrypted));
+	if (t->encrypted)
+		h = fnv(h, t->system_title, 3);
+	for (size_t i = 0; i < t->nreadings; i++) {
+		const struct sm_reading *r = &t->readings[i];
+		bool ts = r->has_timestamp && r->timestamp.has_offset;
+		bool dt_off = r->value.type == SM_VALUE_DATETIME && r->value.u.dt.has_offset;
+		h = fnv(h, &r->has_obis, sizeof(r->has_obis));
+		h = fnv(h, r->obis, 6);
+		h = fnv(h, &r->value.type, sizeof(r->value.type));
+		h = fnv_str(h, r->value.unit);
+		h = fnv(h, &ts, sizeof(ts));
+		h = fnv(h, &dt_off, sizeof(dt_off));
+		if (r->has_obis && identity_code(r->obis) && reading_text(r, text, sizeof(text)))
+			h = fnv_str(h, text);
+	}
+	return h;
+}
+
+static struct cached *cache_find(const struct discovery *d, const char *topic)
+{
+	for (size_t i = 0; i < d->n; i++)
+		if (strcmp(d->v[i].topic, topic) == 0)
+			return &d->v[i];
+	return NULL;
+}
+
+static int batch_add(struct discovery_batch *out, const char *topic, const char *payload, size_t len)
+{
+	if (out->n == out->cap) {
+		size_t cap = out->cap ? out->cap * 2 : 64;
+		struct discovery_msg *n = realloc(out->msgs, cap * sizeof(*n));
+		if (!n)
+			return -1;
+		out->msgs = n;
+		out->cap = cap;
+	}
+	struct discovery_msg *m = &out->msgs[out->n];
+	m->topic = strdup(topic);
+	m->payload = malloc(len + 1);
+	if (!m->topic || !m->payload) {
+		free(m->topic);
+		free(m->payload);
+		return -1;
+	}
+	memcpy(m->payload, payload, len + 1);
+	m->len = len;
+	out->n++;
+	return 0;
+}
+
+int discovery_update(struct discovery *d, const char *meter_id, const struct sm_telegram *t,
+                     struct discovery_batch *out)
+{
+	uint64_t fp = fingerprint(meter_id, t);
+	struct discovery_batch fresh = { 0 };
+	int rc = -1;
+
+	if (d->has_fingerprint && fp == d->fingerprint)
+		return 0;
+	if (discovery_build(&d->o, meter_id, t, &fresh) < 0)
+		goto out;
+	for (size_t i = 0; i < fresh.n; i++) {
+		struct discovery_msg *m = &fresh.msgs[i];
+		struct cached *c = cache_find(d, m->topic);
+		if (c && c->len == m->len && memcmp(c->payload, m->payload, m->len) == 0)
+			continue;
+		if (!c) {
+			if (d->n >= DISCOVERY_MAX_CONFIGS)
+				continue; /* never grow without bound on a meter that invents codes */
+			if (d->n == d->cap) {
+				size_t cap = d->cap ? d->cap * 2 : 64;
+				struct cached *nv = realloc(d->v, cap * sizeof(*nv));
+				if (!nv)
+					goto out;
+				d->v = nv;
+				d->cap = cap;
+			}
+			c = &d->v[d->n++];
+			c->topic = m->topic;
+			m->topic = NULL;
+		} else {
+			free(c->payload);
+		}
+		c->payload = m->payload;
+		c->len = m->len;
+		m->payload = NULL;
+		if (batch_add(out, c->topic, c->payload, c->len) < 0)
+			goto out;
+	}
+	d->fingerprint = fp;
+	d->has_fingerprint = true;
+	rc = 0;
+out:
+	discovery_batch_free(&fresh);
+	return rc;
+}
+
+int discovery_all(const struct discovery *d, struct discovery_batch *out)
+{
+	for (size_t i = 0; i < d->n; i++)
+		if (batch_add(out, d->v[i].topic, d->v[i].payload, d->v[i].len) < 0)
+			return -1;
+	return 0;
+}

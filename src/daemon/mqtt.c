@@ -1,0 +1,394 @@
+/* mqtt.c — libmosquitto driven from our epoll loop (mosquitto_socket, loop_read/write/misc, want_write).
+ * The only file that includes <mosquitto.h>. No thread, no blocking socket call, no sleep: the
+ * connection attempt is asynchronous, reconnects wait on a timerfd with backoff, keepalive pings run
+ * from a 1 s timer while connected. Must never log the password. */
+#include <errno.h>
+#include <mosquitto.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "mqtt.h"
+
+#define MQTT_BACKOFF_MIN_MS 1000u
+#define MQTT_BACKOFF_MAX_MS 30000u
+/* libmosquitto wants loop_misc "about once a second" for keepalive and retries. */
+#define MQTT_MISC_INTERVAL_MS 1000u
+#define MQTT_MAX_SUBSCRIPTIONS 8u
+
+struct mqtt {
+	struct loop *loop;
+	struct mosquitto *mosq;
+	struct loop_watch *watch;
+	uint32_t watched_events;
+	struct loop_timer *reconnect_timer;
+	struct loop_timer *misc_timer;
+	struct loop_timer *shutdown_timer;
+	struct backoff backoff;
+	bool first_attempt_done;
+	bool connected;
+	bool connecting;      /* socket opened, first writability not seen yet */
+	bool ever_connected;
+	bool trouble_logged;  /* one warning per outage, the retries go to debug */
+	int last_connack;
+	bool shutting_down;
+	bool done_called;
+	void (*done)(void *ctx);
+	void *done_ctx;
+	unsigned pending;
+	char *host;
+	unsigned port;
+	unsigned keepalive;
+	char *subs[MQTT_MAX_SUBSCRIPTIONS];
+	int subqos[MQTT_MAX_SUBSCRIPTIONS];
+	unsigned nsubs;
+	struct mqtt_callbacks cb;
+	void *ctx;
+};
+
+static int lib_users;
+
+static void update_events(struct mqtt *m);
+static void schedule_reconnect(struct mqtt *m);
+
+static void drop_watch(struct mqtt *m)
+{
+	loop_watch_remove(m->watch);
+	m->watch = NULL;
+	m->watched_events = 0;
+}
+
+static void finish_shutdown(struct mqtt *m)
+{
+	if (m->done_called)
+		return;
+	m->done_called = true;
+	loop_timer_disarm(m->shutdown_timer);
+	if (m->done)
+		m->done(m->done_ctx);
+}
+
+static void on_lost(struct mqtt *m, int rc)
+{
+	bool was_connected = m->connected;
+	m->connected = false;
+	m->connecting = false;
+	drop_watch(m);
+	loop_timer_disarm(m->misc_timer);
+	if (m->shutting_down) {
+		finish_shutdown(m);
+		return;
+	}
+	if (was_connected) {
+		log_warning("mqtt: connection to %s:%u lost (%s); reconnecting with backoff (1 s .. 30 s)", m->host, m->port,
+		            rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
+		m->trouble_logged = true;
+	} else if (!m->trouble_logged) {
+		log_warning("mqtt: cannot connect to %s:%u: %s; retrying with backoff (1 s .. 30 s)", m->host, m->port,
+		            rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
+		m->trouble_logged = true;
+	}
+	schedule_reconnect(m);
+	if (was_connected && m->cb.on_disconnect)
+		m->cb.on_disconnect(m->ctx);
+}
+
+static void cb_disconnect(struct mosquitto *mosq, void *obj, int rc)
+{
+	(void)mosq;
+	on_lost(obj, rc);
+}
+
+static void cb_connect(struct mosquitto *mosq, void *obj, int rc)
+{
+	struct mqtt *m = obj;
+	(void)mosq;
+	if (rc != 0) {
+		/* Refused (bad credentials, not authorised): say so once per distinct reason, then back off. */
+		if (rc != m->last_connack)
+			log_err("mqtt: broker %s:%u refused the connection: %s", m->host, m->port, mosquitto_connack_string(rc));
+		m->last_connack = rc;
+		m->trouble_logged = true;
+		mosquitto_disconnect(mosq);
+		return;
+	}
+	m->connected = true;
+	m->connecting = false;
+	m->last_connack = 0;
+	backoff_reset(&m->backoff);
+	if (m->trouble_logged || !m->ever_connected)
+		log_info("mqtt: connected to %s:%u", m->host, m->port);
+	m->trouble_logged = false;
+	m->ever_connected = true;
+	for (unsigned i = 0; i < m->nsubs; i++)
+		mosquitto_subscribe(mosq, NULL, m->subs[i], m->subqos[i]);
+	loop_timer_arm(m->misc_timer, MQTT_MISC_INTERVAL_MS, MQTT_MISC_INTERVAL_MS);
+	if (m->cb.on_connect)
+		m->cb.on_connect(m->ctx);
+	update_events(m);
+}
+
+static void cb_publish(struct mosquitto *mosq, void *obj, int mid)
+{
+	struct mqtt *m = obj;
+	(void)mosq;
+	(void)mid;
+	if (m->pending > 0)
+		m->pending--;
+	if (m->shutting_down && m->pending == 0 && m->connected)
+		mosquitto_disconnect(m->mosq);
+}
+
+static void cb_message(struct mosquitto *mosq, void *obj, const struct mosquitto_message *msg)
+{
+	struct mqtt *m = obj;
+	(void)mosq;
+	if (m->cb.on_message)
+		m->cb.on_message(m->ctx, msg->topic, msg->payload, (size_t)(msg->payloadlen > 0 ? msg->payloadlen : 0));
+}
+
+static void cb_log(struct mosquitto *mosq, void *obj, int level, const char *str)
+{
+	(void)mosq;
+	(void)obj;
+	if (level & (MOSQ_LOG_ERR | MOSQ_LOG_WARNING))
+		log_debug("mqtt: libmosquitto: %s", str);
+}
+
+static void io_ready(void *ctx, uint32_t events)
+{
+	struct mqtt *m = ctx;
+	int rc;
+
+	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
+		rc = mosquitto_loop_read(m->mosq, 1);
+		if (rc != MOSQ_ERR_SUCCESS) {
+			if (m->watch) /* libmosquitto may have reported it through cb_disconnect already */
+				on_lost(m, rc);
+			return;
+		}
+	}
+	if (m->watch && (events & EPOLLOUT)) {
+		m->connecting = false;
+		rc = mosquitto_loop_write(m->mosq, 1);
+		if (rc != MOSQ_ERR_SUCCESS) {
+			if (m->watch)
+				on_lost(m, rc);
+			return;
+		}
+	}
+	update_events(m);
+}
+
+static void update_events(struct mqtt *m)
+{
+	int fd = mosquitto_socket(m->mosq);
+	if (fd < 0) {
+		drop_watch(m);
+		return;
+	}
+	/* A fresh non-blocking connect reports completion as writability, and libmosquitto only sends
+	 * CONNECT from loop_write; want_write() is false until then, so ask for EPOLLOUT explicitly. */
+	uint32_t want = EPOLLIN | ((m->connecting || mosquitto_want_write(m->mosq)) ? EPOLLOUT : 0);
+	if (!m->watch) {
+		m->watch = loop_watch_add(m->loop, fd, want, io_ready, m);
+		m->watched_events = want;
+		return;
+	}
+	if (want != m->watched_events && loop_watch_modify(m->watch, want) == 0)
+		m->watched_events = want;
+}
+
+static void misc_tick(void *ctx)
+{
+	struct mqtt *m = ctx;
+	if (mosquitto_socket(m->mosq) < 0)
+		return;
+	mosquitto_loop_misc(m->mosq);
+	if (m->watch)
+		update_events(m);
+}
+
+static void try_connect(void *ctx)
+{
+	struct mqtt *m = ctx;
+	int rc;
+
+	if (m->shutting_down)
+		return;
+	errno = 0;
+	if (!m->first_attempt_done)
+		rc = mosquitto_connect_async(m->mosq, m->host, (int)m->port, (int)m->keepalive);
+	else
+		rc = mosquitto_reconnect_async(m->mosq);
+	m->first_attempt_done = true;
+	if (rc != MOSQ_ERR_SUCCESS) {
+		const char *why = rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc);
+		if (!m->trouble_logged)
+			log_warning("mqtt: cannot connect to %s:%u: %s; retrying with backoff (1 s .. 30 s)", m->host, m->port,
+			            why);
+		else
+			log_debug("mqtt: cannot connect to %s:%u: %s", m->host, m->port, why);
+		m->trouble_logged = true;
+		schedule_reconnect(m);
+		return;
+	}
+	m->connecting = true;
+	drop_watch(m);
+	update_events(m);
+}
+
+static void schedule_reconnect(struct mqtt *m)
+{
+	uint64_t d = backoff_next(&m->backoff);
+	log_debug("mqtt: next connection attempt in %llu ms", (unsigned long long)d);
+	loop_timer_arm(m->reconnect_timer, d, 0);
+}
+
+static void shutdown_timeout(void *ctx)
+{
+	struct mqtt *m = ctx;
+	if (m->connected && m->pending)
+		log_warning("mqtt: %u message(s) not acknowledged at shutdown", m->pending);
+	finish_shutdown(m);
+}
+
+struct mqtt *mqtt_new(struct loop *loop, const struct config *cfg, const char *client_id, const char *will_topic,
+                      const char *will_payload, const struct mqtt_callbacks *cb, void *ctx)
+{
+	struct mqtt *m = calloc(1, sizeof(*m));
+	int rc;
+
+	if (!m)
+		return NULL;
+	if (lib_users++ == 0)
+		mosquitto_lib_init();
+	m->loop = loop;
+	m->cb = *cb;
+	m->ctx = ctx;
+	m->backoff = (struct backoff)BACKOFF_INIT(MQTT_BACKOFF_MIN_MS, MQTT_BACKOFF_MAX_MS);
+	m->host = strdup(cfg->host);
+	m->port = config_mqtt_port(cfg);
+	m->keepalive = cfg->keepalive;
+	m->mosq = mosquitto_new(client_id, true, m);
+	m->reconnect_timer = loop_timer_new(loop, try_connect, m);
+	m->misc_timer = loop_timer_new(loop, misc_tick, m);
+	m->shutdown_timer = loop_timer_new(loop, shutdown_timeout, m);
+	if (!m->host || !m->mosq || !m->reconnect_timer || !m->misc_timer || !m->shutdown_timer) {
+		log_err("mqtt: cannot set up the client: %s", strerror(errno ? errno : ENOMEM));
+		mqtt_free(m);
+		return NULL;
+	}
+	mosquitto_int_option(m->mosq, MOSQ_OPT_PROTOCOL_VERSION, cfg->protocol == 5 ? MQTT_PROTOCOL_V5 : MQTT_PROTOCOL_V311);
+	mosquitto_connect_callback_set(m->mosq, cb_connect);
+	mosquitto_disconnect_callback_set(m->mosq, cb_disconnect);
+	mosquitto_publish_callback_set(m->mosq, cb_publish);
+	mosquitto_message_callback_set(m->mosq, cb_message);
+	mosquitto_log_callback_set(m->mosq, cb_log);
+	rc = mosquitto_will_set(m->mosq, will_topic, (int)strlen(will_payload), will_payload, 1, true);
+	if (rc == MOSQ_ERR_SUCCESS && cfg->username)
+		rc = mosquitto_username_pw_set(m->mosq, cfg->username, cfg->password);
+	if (rc == MOSQ_ERR_SUCCESS && cfg->tls) {
+		rc = mosquitto_tls_set(m->mosq, cfg->tls_ca_file, NULL, cfg->tls_cert_file, cfg->tls_key_file, NULL);
+		if (rc == MOSQ_ERR_SUCCESS && cfg->tls_insecure)
+			rc = mosquitto_tls_insecure_set(m->mosq, true);
+	}
+	if (rc != MOSQ_ERR_SUCCESS) {
+		log_err("mqtt: cannot configure the client: %s", rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
+		mqtt_free(m);
+		return NULL;
+	}
+	loop_timer_arm(m->reconnect_timer, 1, 0); /* first attempt from the loop, after setup finished */
+	return m;
+}
+
+void mqtt_free(struct mqtt *m)
+{
+	if (!m)
+		return;
+	drop_watch(m);
+	loop_timer_free(m->reconnect_timer);
+	loop_timer_free(m->misc_timer);
+	loop_timer_free(m->shutdown_timer);
+	if (m->mosq) {
+		/* Destroying closes the socket without DISCONNECT: the broker then sends our will. */
+		mosquitto_disconnect_callback_set(m->mosq, NULL);
+		mosquitto_destroy(m->mosq);
+	}
+	for (unsigned i = 0; i < m->nsubs; i++)
+		free(m->subs[i]);
+	free(m->host);
+	free(m);
+	if (--lib_users == 0)
+		mosquitto_lib_cleanup();
+}
+
+void mqtt_close(struct mqtt *m)
+{
+	if (!m)
+		return;
+	if (m->connected) {
+		mosquitto_loop_write(m->mosq, 1);
+		mosquitto_disconnect(m->mosq);
+		mosquitto_loop_write(m->mosq, 1);
+	}
+	mqtt_free(m);
+}
+
+bool mqtt_is_connected(const struct mqtt *m)
+{
+	return m && m->connected;
+}
+
+int mqtt_publish(struct mqtt *m, const char *topic, const void *payload, size_t len, int qos, bool retain)
+{
+	if (!m->connected || (m->shutting_down && m->done_called))
+		return -1;
+	int rc = mosquitto_publish(m->mosq, NULL, topic, (int)len, payload, qos, retain);
+	if (rc != MOSQ_ERR_SUCCESS) {
+		log_debug("mqtt: publish to '%s' failed: %s", topic, mosquitto_strerror(rc));
+		return -1;
+	}
+	m->pending++;
+	update_events(m);
+	return 0;
+}
+
+int mqtt_subscribe(struct mqtt *m, const char *topic, int qos)
+{
+	if (m->nsubs >= MQTT_MAX_SUBSCRIPTIONS)
+		return -1;
+	m->subs[m->nsubs] = strdup(topic);
+	if (!m->subs[m->nsubs])
+		return -1;
+	m->subqos[m->nsubs++] = qos;
+	if (m->connected) {
+		mosquitto_subscribe(m->mosq, NULL, topic, qos);
+		update_events(m);
+	}
+	return 0;
+}
+
+unsigned mqtt_pending(const struct mqtt *m)
+{
+	return m->pending;
+}
+
+void mqtt_shutdown(struct mqtt *m, uint64_t timeout_ms, void (*done)(void *ctx), void *ctx)
+{
+	m->shutting_down = true;
+	m->done = done;
+	m->done_ctx = ctx;
+	loop_timer_disarm(m->reconnect_timer);
+	if (!m->connected) {
+		loop_timer_arm(m->shutdown_timer, 1, 0);
+		return;
+	}
+	loop_timer_arm(m->shutdown_timer, timeout_ms, 0);
+	if (m->pending == 0) {
+		mosquitto_disconnect(m->mosq);
+		if (m->watch)
+			update_events(m);
+	}
+}

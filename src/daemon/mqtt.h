@@ -1,0 +1,46 @@
+/* mqtt.h — the broker connection: libmosquitto in external-loop mode, its socket in our epoll loop.
+ * Connects without blocking on the socket (DNS lookup is the one blocking step libmosquitto takes),
+ * reconnects with backoff (1 s doubling to 30 s), keeps the Last Will fixed at connect time.
+ * Never logs the password. */
+#ifndef SMARTMETERD_MQTT_H
+#define SMARTMETERD_MQTT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config.h"
+#include "loop.h"
+
+struct mqtt;
+
+struct mqtt_callbacks {
+	void (*on_connect)(void *ctx);    /* CONNACK accepted: (re)publish state */
+	void (*on_disconnect)(void *ctx); /* connection lost or refused; reconnect is already scheduled */
+	void (*on_message)(void *ctx, const char *topic, const void *payload, size_t len); /* may be NULL */
+};
+
+/* The will (retained will_payload on will_topic, QoS 1) is sent by the broker if we vanish.
+ * client_id: NULL = derived from the instance. Starts connecting at once. NULL on failure (logged). */
+struct mqtt *mqtt_new(struct loop *loop, const struct config *cfg, const char *client_id, const char *will_topic,
+                      const char *will_payload, const struct mqtt_callbacks *cb, void *ctx);
+void mqtt_free(struct mqtt *m); /* NULL ok; drops the connection without DISCONNECT */
+/* Best-effort clean end for a reconfiguration: write what is queued, send DISCONNECT (no will), free. */
+void mqtt_close(struct mqtt *m);
+
+bool mqtt_is_connected(const struct mqtt *m);
+
+/* Hand a message to libmosquitto. 0 = accepted (QoS >= 1: libmosquitto retries it across a
+ * reconnect until acknowledged); -1 = not connected or refused (the caller keeps it). */
+int mqtt_publish(struct mqtt *m, const char *topic, const void *payload, size_t len, int qos, bool retain);
+
+/* Subscribe now and again after every reconnect. 0 or -1. */
+int mqtt_subscribe(struct mqtt *m, const char *topic, int qos);
+
+/* Messages handed over but not yet acknowledged by the broker (QoS >= 1) or not yet written. */
+unsigned mqtt_pending(const struct mqtt *m);
+
+/* Clean shutdown: wait (in the loop) until pending messages are acknowledged or timeout_ms passes, send
+ * DISCONNECT, then call done(ctx). If not connected, done is called from the loop right away. */
+void mqtt_shutdown(struct mqtt *m, uint64_t timeout_ms, void (*done)(void *ctx), void *ctx);
+
+#endif

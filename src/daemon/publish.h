@@ -1,0 +1,71 @@
+/* publish.h — decoded telegrams -> MQTT topics, availability, rate limit and the offline queue.
+ *
+ *   <prefix>/<instance>/status        retained online/offline (offline = Last Will + clean shutdown)
+ *   <prefix>/<meter_id>/availability  retained online while telegrams arrive, offline when silent/shut down
+ *   <prefix>/<meter_id>/obis          the smartmeter-decode JSON object (jsonout.h), one per telegram
+ *   <prefix>/<meter_id>/state         friendly keys (state.h)
+ *
+ * While the broker is away nothing is silently lost: with qos >= 1 up to queue_size obis/state
+ * messages are kept in order (the oldest dropped first, counted and logged); with qos 0 (or
+ * queue_size 0) the latest obis and state are kept. Both are delivered when the broker returns.
+ * The transport is a sink of two functions so tests can run this without a broker. */
+#ifndef SMARTMETERD_PUBLISH_H
+#define SMARTMETERD_PUBLISH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "loop.h"
+#include "smartmeter/reading.h"
+
+struct publish_sink {
+	bool (*connected)(void *ctx);
+	/* 0 = handed over, -1 = not now (the publisher keeps the message) */
+	int (*publish)(void *ctx, const char *topic, const void *payload, size_t len, int qos, bool retain);
+	void *ctx;
+};
+
+struct publisher;
+
+/* Fallback meter id when [meter] id is not set and no telegram has carried a serial number yet. */
+#define PUBLISH_FALLBACK_METER_ID "meter"
+
+struct publisher *publisher_new(struct loop *loop, const struct config *cfg, const struct publish_sink *sink);
+void publisher_free(struct publisher *p); /* NULL ok */
+
+/* SIGHUP: take over topic prefix, qos, retain, intervals, multipliers, meter id. 0 or -1 (ENOMEM). */
+int publisher_reconfigure(struct publisher *p, const struct config *cfg);
+
+void publisher_telegram(struct publisher *p, const struct sm_telegram *t);
+/* The broker (re)connected: status online, availability, then everything kept while it was away. */
+void publisher_connected(struct publisher *p);
+/* The serial source was lost: the meter is offline until telegrams arrive again. */
+void publisher_source_down(struct publisher *p);
+/* Clean shutdown: last pending reading, availability offline, status offline. */
+void publisher_shutdown(struct publisher *p);
+
+const char *publisher_status_topic(const struct publisher *p);
+const char *publisher_instance(const struct publisher *p);
+/* Current meter id ("meter" before one is known). */
+const char *publisher_meter_id(const struct publisher *p);
+
+/* Home Assistant (discovery.c): the topic where HA announces itself, to subscribe to (NULL when
+ * [homeassistant] discovery = false); every message received on it goes to publisher_message(), which
+ * answers HA's "online" with the configs and then the current state after a short random delay. */
+const char *publisher_ha_status_topic(const struct publisher *p);
+void publisher_message(struct publisher *p, const char *topic, const void *payload, size_t len);
+/* Decoder counters for the health entities (frames, CRC errors, decryption failures). */
+struct sm_stats;
+void publisher_decoder_stats(struct publisher *p, const struct sm_stats *st);
+
+struct publisher_stats {
+	uint64_t telegrams;  /* handed to publisher_telegram */
+	uint64_t published;  /* messages accepted by the sink */
+	uint64_t queued;     /* messages currently kept for the broker */
+	uint64_t dropped;    /* messages dropped because the queue was full */
+};
+void publisher_get_stats(const struct publisher *p, struct publisher_stats *ret);
+
+#endif
