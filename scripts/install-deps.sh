@@ -6,7 +6,7 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake pkg-config
   libmosquitto-dev libserialport-dev libjson-c-dev libgcrypt20-dev libcmocka-dev
-  mosquitto mosquitto-clients python3 python3-paho-mqtt socat
+  mosquitto mosquitto-clients python3 python3-paho-mqtt socat openssl
 )
 
 missing=()

@@ -113,7 +113,7 @@ def free_port():
 
 
 class Broker:
-    def __init__(self, tmp, persistence=False):
+    def __init__(self, tmp, persistence=False, extra=""):
         self.exe = require_mosquitto()
         self.port = free_port()
         self.tmp = tmp
@@ -125,6 +125,7 @@ class Broker:
                 f.write(f"persistence true\npersistence_location {tmp}/\nautosave_interval 0\n")
             else:
                 f.write("persistence false\n")
+            f.write(extra)
         self.start()
 
     def start(self):
@@ -305,9 +306,12 @@ level = info
 class Env:
     """Owns a temp dir and everything started in it; use as a context manager."""
 
-    def __init__(self, persistence=False):
+    def __init__(self, persistence=False, broker_extra="", prepare=None):
         self.tmp = tempfile.mkdtemp(prefix="smd-test-")
-        self.broker = Broker(self.tmp, persistence)
+        os.chmod(self.tmp, 0o755)  # a root-started mosquitto drops to its own user and must read its files
+        if prepare:
+            broker_extra = prepare(self.tmp)
+        self.broker = Broker(self.tmp, persistence, broker_extra)
         self.things = []
 
     def add(self, thing):
