@@ -144,6 +144,9 @@ void sm_number_scale(struct sm_number *n, int shift);
 size_t sm_datetime_format(const struct sm_datetime *dt, char *out, size_t outsz);
 #define SM_DATETIME_STRLEN 40
 
+/* Display name of a framing for log lines: "DSMR", "HDLC", "M-Bus", "APDU". */
+const char *sm_framing_name(enum sm_framing f);
+
 /* Find the first reading with this OBIS code (F compared too). NULL if absent. */
 const struct sm_reading *sm_telegram_find(const struct sm_telegram *t, const uint8_t obis[6]);
 

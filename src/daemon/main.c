@@ -59,17 +59,6 @@ static void usage(FILE *f)
 	      f);
 }
 
-static const char *framing_name(enum sm_framing f)
-{
-	switch (f) {
-	case SM_FRAMING_DSMR: return "DSMR";
-	case SM_FRAMING_HDLC: return "HDLC";
-	case SM_FRAMING_MBUS: return "M-Bus";
-	case SM_FRAMING_RAW: return "APDU";
-	}
-	return "?";
-}
-
 /* ---- decoder callbacks ---- */
 
 static void on_telegram(void *ctx, const struct sm_telegram *t)
@@ -156,7 +145,7 @@ static void on_event(void *ctx, const struct sm_event *ev)
 		                                                                     "";
 		log_msg(level, "decoder: %s at offset %llu (%s, %zu bytes): %s%s",
 		        ev->level == SM_EVENT_ERROR ? "frame rejected" : ev->level == SM_EVENT_WARNING ? "warning" : "note",
-		        (unsigned long long)ev->offset, framing_name(ev->framing), ev->length, ev->detail, hint);
+		        (unsigned long long)ev->offset, sm_framing_name(ev->framing), ev->length, ev->detail, hint);
 	}
 	/* The raw bytes of a rejected frame (never key material: the library hands out wire bytes only). */
 	if (ev->level == SM_EVENT_ERROR && ev->raw && ev->raw_len) {

@@ -173,6 +173,17 @@ size_t sm_datetime_format(const struct sm_datetime *dt, char *out, size_t outsz)
 	return (size_t)n;
 }
 
+const char *sm_framing_name(enum sm_framing f)
+{
+	switch (f) {
+	case SM_FRAMING_DSMR: return "DSMR";
+	case SM_FRAMING_HDLC: return "HDLC";
+	case SM_FRAMING_MBUS: return "M-Bus";
+	case SM_FRAMING_RAW: return "APDU";
+	}
+	return "?";
+}
+
 const struct sm_reading *sm_telegram_find(const struct sm_telegram *t, const uint8_t obis[6])
 {
 	for (size_t i = 0; i < t->nreadings; i++)

@@ -39,17 +39,6 @@ static void usage(FILE *f)
 	      "failed or nothing was found, 2 usage error.\n", f);
 }
 
-static const char *framing_name(enum sm_framing f)
-{
-	switch (f) {
-	case SM_FRAMING_DSMR: return "DSMR";
-	case SM_FRAMING_HDLC: return "HDLC";
-	case SM_FRAMING_MBUS: return "M-Bus";
-	case SM_FRAMING_RAW: return "APDU";
-	}
-	return "?";
-}
-
 static void on_telegram(void *ctx, const struct sm_telegram *t)
 {
 	struct run *run = ctx;
@@ -72,7 +61,7 @@ static void on_event(void *ctx, const struct sm_event *ev)
 	struct run *run = ctx;
 	const char *level = ev->level == SM_EVENT_ERROR ? "error" : ev->level == SM_EVENT_WARNING ? "warning" : "note";
 	fprintf(stderr, "smartmeter-decode: %s: offset %llu (%s, %zu bytes): %s\n", level,
-	        (unsigned long long)ev->offset, framing_name(ev->framing), ev->length, ev->detail);
+	        (unsigned long long)ev->offset, sm_framing_name(ev->framing), ev->length, ev->detail);
 	if (ev->level == SM_EVENT_ERROR)
 		run->failures++;
 }
