@@ -652,21 +652,61 @@ struct cached {
 struct discovery {
 	struct discovery_options o;
 	char *strings[4]; /* owned copies behind o's pointers */
-	char *ha_status;
-	struct cached *v;
+	char *ha_status;  /* <discovery_prefix>/status */
+	char *own_status; /* <topic_prefix>/<instance>/status: what marks a config as ours */
+	char *filters[2];
+	struct cached *v; /* published configs */
 	size_t n, cap;
+	char **col;       /* collected retained configs of ours (topics) */
+	size_t ncol, capcol;
 	uint64_t fingerprint;
 	bool has_fingerprint;
 };
 
 static void drop_options(struct discovery *d)
 {
-	for (size_t i = 0; i < 4; i++) {
-		free(d->strings[i]);
-		d->strings[i] = NULL;
+	char **owned[] = { &d->strings[0], &d->strings[1], &d->strings[2], &d->strings[3],
+		           &d->ha_status, &d->own_status, &d->filters[0], &d->filters[1] };
+	for (size_t i = 0; i < sizeof(owned) / sizeof(owned[0]); i++) {
+		free(*owned[i]);
+		*owned[i] = NULL;
 	}
-	free(d->ha_status);
-	d->ha_status = NULL;
+}
+
+static int batch_add(struct discovery_batch *out, const char *topic, const char *payload, size_t len);
+
+static void drop_collected(struct discovery *d)
+{
+	for (size_t i = 0; i < d->ncol; i++)
+		free(d->col[i]);
+	free(d->col);
+	d->col = NULL;
+	d->ncol = d->capcol = 0;
+}
+
+static void drop_cache(struct discovery *d)
+{
+	for (size_t i = 0; i < d->n; i++) {
+		free(d->v[i].topic);
+		free(d->v[i].payload);
+	}
+	free(d->v);
+	d->v = NULL;
+	d->n = d->cap = 0;
+	d->has_fingerprint = false;
+}
+
+/* a + b + c in a new string, NULL on ENOMEM. */
+static char *join(const char *a, const char *b, const char *c)
+{
+	size_t la = strlen(a), lb = strlen(b), lc = strlen(c);
+	char *s = malloc(la + lb + lc + 1);
+	if (s) {
+		memcpy(s, a, la);
+		memcpy(s + la, b, lb);
+		memcpy(s + la + lb, c, lc + 1);
+	}
+	return s;
 }
 
 static int take_options(struct discovery *d, const struct discovery_options *o)
@@ -674,17 +714,24 @@ static int take_options(struct discovery *d, const struct discovery_options *o)
 	const char *src[4] = { o->discovery_prefix ? o->discovery_prefix : "homeassistant",
 		               o->topic_prefix ? o->topic_prefix : "smartmeter", o->instance ? o->instance : "smartmeterd",
 		               o->version ? o->version : SMARTMETER_VERSION };
-	char *dup[4];
-	char *status = NULL;
+	char *dup[4], *derived[4] = { NULL, NULL, NULL, NULL };
+	bool ok = true;
 
 	for (size_t i = 0; i < 4; i++)
-		dup[i] = strdup(src[i]);
-	if (dup[0] && asprintf(&status, "%s/status", dup[0]) < 0)
-		status = NULL;
-	if (!dup[0] || !dup[1] || !dup[2] || !dup[3] || !status) {
-		for (size_t i = 0; i < 4; i++)
+		ok &= (dup[i] = strdup(src[i])) != NULL;
+	derived[0] = join(src[0], "/status", "");
+	char *mid = join(src[1], "/", src[2]);
+	derived[1] = mid ? join(mid, "/status", "") : NULL;
+	free(mid);
+	derived[2] = join(src[0], "/+/+/+/config", "");
+	derived[3] = join(src[0], "/+/+/config", "");
+	for (size_t i = 0; i < 4; i++)
+		ok &= derived[i] != NULL;
+	if (!ok) {
+		for (size_t i = 0; i < 4; i++) {
 			free(dup[i]);
-		free(status);
+			free(derived[i]);
+		}
 		return -1;
 	}
 	drop_options(d);
@@ -694,7 +741,10 @@ static int take_options(struct discovery *d, const struct discovery_options *o)
 	d->o.topic_prefix = dup[1];
 	d->o.instance = dup[2];
 	d->o.version = dup[3];
-	d->ha_status = status;
+	d->ha_status = derived[0];
+	d->own_status = derived[1];
+	d->filters[0] = derived[2];
+	d->filters[1] = derived[3];
 	d->has_fingerprint = false;
 	return 0;
 }
@@ -715,17 +765,35 @@ void discovery_free(struct discovery *d)
 {
 	if (!d)
 		return;
-	for (size_t i = 0; i < d->n; i++) {
-		free(d->v[i].topic);
-		free(d->v[i].payload);
-	}
-	free(d->v);
+	drop_cache(d);
+	drop_collected(d);
 	drop_options(d);
 	free(d);
 }
 
-int discovery_reconfigure(struct discovery *d, const struct discovery_options *o)
+static int removal(struct discovery_batch *out, const char *topic)
 {
+	return batch_add(out, topic, "", 0);
+}
+
+/* Everything published so far is stale (HA keeps entities until their config is removed). */
+static int forget(struct discovery *d, struct discovery_batch *out)
+{
+	for (size_t i = 0; i < d->n; i++)
+		if (removal(out, d->v[i].topic) < 0)
+			return -1;
+	drop_cache(d);
+	drop_collected(d);
+	return 0;
+}
+
+int discovery_reconfigure(struct discovery *d, const struct discovery_options *o, struct discovery_batch *out)
+{
+	const char *prefix = o->discovery_prefix ? o->discovery_prefix : "homeassistant";
+	bool moved = strcmp(prefix, d->o.discovery_prefix) != 0 || o->device_discovery != d->o.device_discovery ||
+	             (o->disabled && !d->o.disabled);
+	if (moved && forget(d, out) < 0)
+		return -1;
 	return take_options(d, o);
 }
 
@@ -831,7 +899,7 @@ int discovery_update(struct discovery *d, const char *meter_id, const struct sm_
 	struct discovery_batch fresh = { 0 };
 	int rc = -1;
 
-	if (d->has_fingerprint && fp == d->fingerprint)
+	if (d->o.disabled || (d->has_fingerprint && fp == d->fingerprint))
 		return 0;
 	if (discovery_build(&d->o, meter_id, t, &fresh) < 0)
 		goto out;
@@ -876,5 +944,100 @@ int discovery_all(const struct discovery *d, struct discovery_batch *out)
 	for (size_t i = 0; i < d->n; i++)
 		if (batch_add(out, d->v[i].topic, d->v[i].payload, d->v[i].len) < 0)
 			return -1;
+	return 0;
+}
+
+/* ---- clean-up of retained configs ---- */
+
+void discovery_cleanup_filters(const struct discovery *d, const char *ret[2])
+{
+	ret[0] = d->filters[0];
+	ret[1] = d->filters[1];
+}
+
+size_t discovery_collected(const struct discovery *d)
+{
+	return d->ncol;
+}
+
+/* origin.name is ours and one availability topic is this instance's status topic. */
+static bool config_is_ours(const struct discovery *d, json_object *j)
+{
+	json_object *origin, *name, *avail;
+	if (!json_object_object_get_ex(j, "origin", &origin) || !json_object_object_get_ex(origin, "name", &name) ||
+	    !json_object_is_type(name, json_type_string) ||
+	    strcmp(json_object_get_string(name), DISCOVERY_ORIGIN_NAME) != 0)
+		return false;
+	if (!json_object_object_get_ex(j, "availability", &avail) || !json_object_is_type(avail, json_type_array))
+		return false;
+	for (size_t i = 0; i < json_object_array_length(avail); i++) {
+		json_object *t;
+		if (json_object_object_get_ex(json_object_array_get_idx(avail, i), "topic", &t) &&
+		    json_object_is_type(t, json_type_string) && strcmp(json_object_get_string(t), d->own_status) == 0)
+			return true;
+	}
+	return false;
+}
+
+bool discovery_collect(struct discovery *d, const char *topic, const void *payload, size_t len)
+{
+	size_t plen = strlen(d->o.discovery_prefix);
+	bool ours = false;
+
+	/* Most retained configs on a busy broker belong to other programs: skip them before parsing. */
+	if (!topic || strncmp(topic, d->o.discovery_prefix, plen) != 0 || topic[plen] != '/' || len == 0 ||
+	    len > (1u << 20) || !memmem(payload, len, DISCOVERY_ORIGIN_NAME, strlen(DISCOVERY_ORIGIN_NAME)) ||
+	    !memmem(payload, len, d->own_status, strlen(d->own_status)))
+		return false;
+	for (size_t i = 0; i < d->ncol; i++)
+		if (strcmp(d->col[i], topic) == 0)
+			return true;
+	if (d->ncol >= DISCOVERY_MAX_CONFIGS)
+		return false;
+	json_tokener *tok = json_tokener_new();
+	json_object *j = tok ? json_tokener_parse_ex(tok, payload, (int)len) : NULL;
+	ours = j && json_object_is_type(j, json_type_object) && config_is_ours(d, j);
+	json_object_put(j);
+	json_tokener_free(tok);
+	if (!ours)
+		return false;
+	if (d->ncol == d->capcol) {
+		size_t cap = d->capcol ? d->capcol * 2 : 32;
+		char **n = realloc(d->col, cap * sizeof(*n));
+		if (!n)
+			return false;
+		d->col = n;
+		d->capcol = cap;
+	}
+	if (!(d->col[d->ncol] = strdup(topic)))
+		return false;
+	d->ncol++;
+	return true;
+}
+
+/* "<prefix>/device/<node>/config" is a device-mode topic; "<prefix>/<c>/<node>/<object>/config" per entity. */
+static bool device_topic(const struct discovery *d, const char *topic)
+{
+	const char *rest = topic + strlen(d->o.discovery_prefix) + 1;
+	size_t slashes = 0;
+	for (const char *c = rest; *c; c++)
+		slashes += *c == '/';
+	return slashes == 2;
+}
+
+int discovery_sweep(struct discovery *d, bool all, struct discovery_batch *out)
+{
+	size_t keep = 0;
+	for (size_t i = 0; i < d->ncol; i++) {
+		char *t = d->col[i];
+		bool stale = d->o.disabled || device_topic(d, t) != d->o.device_discovery || (all && !cache_find(d, t));
+		if (stale && removal(out, t) < 0)
+			return -1;
+		if (stale || all)
+			free(t);
+		else
+			d->col[keep++] = t;
+	}
+	d->ncol = keep;
 	return 0;
 }

@@ -38,6 +38,7 @@ struct discovery_options {
 	bool reactive_energy_class;   /* send device_class reactive_energy (HA >= 2025.6 only, §3.6) */
 	unsigned expire_after;        /* seconds for measurements, 0 = not sent (totals: >= DISCOVERY_MIN_EXPIRE_TOTALS) */
 	bool health;                  /* add the decoder health entities (keys from discovery_health_add) */
+	bool disabled;                /* [homeassistant] discovery = false: publish nothing, remove what we published */
 };
 
 struct discovery_msg {
@@ -76,8 +77,10 @@ struct discovery;
 
 struct discovery *discovery_new(const struct discovery_options *o); /* copies o; NULL on ENOMEM */
 void discovery_free(struct discovery *d);                           /* NULL ok */
-/* New options (SIGHUP): the next discovery_update() republishes everything that changed. 0 or -1. */
-int discovery_reconfigure(struct discovery *d, const struct discovery_options *o);
+/* New options (SIGHUP): the next discovery_update() republishes everything that changed. When the
+ * discovery prefix or the mode changed, or discovery was turned off, every config published so far is
+ * stale: out gets its removal (empty retained payload) and the collected configs are forgotten. 0 or -1. */
+int discovery_reconfigure(struct discovery *d, const struct discovery_options *o, struct discovery_batch *out);
 
 /* The configs this telegram needs that were not yet published with identical content (first
  * telegram: all of them; a new OBIS code or a changed device: those; the same layout again: none,
@@ -93,6 +96,24 @@ const char *discovery_ha_status_topic(const struct discovery *d);
 /* True when this message is Home Assistant's birth: the caller waits a random 1-5 s, publishes
  * discovery_all() and then the current state (HOME_ASSISTANT.md §4.1). */
 bool discovery_is_ha_online(const struct discovery *d, const char *topic, const void *payload, size_t len);
+
+/* ---- clean-up of retained configs a previous run left behind (HOME_ASSISTANT.md §7.8) ----
+ * The daemon subscribes to both filters for a few seconds after connecting, hands every retained message
+ * to discovery_collect(), unsubscribes, and sends discovery_sweep(all = false) at once: configs of the
+ * other mode (device vs per-entity: HA refuses a unique_id twice) or, when discovery is off, all of ours.
+ * Configs of ours the daemon simply has not produced yet (a register pushed hourly, an M-Bus meter that
+ * comes later) stay until it has received telegrams for [homeassistant] stale_after seconds; then
+ * discovery_sweep(all = true) removes what it still has not produced (phases a single-phase meter never
+ * sends, a replaced meter, codes an older version published) and forgets the list. */
+#define DISCOVERY_COLLECT_MS 3000u
+/* "<prefix>/+/+/+/config" (per-entity) and "<prefix>/+/+/config" (device). */
+void discovery_cleanup_filters(const struct discovery *d, const char *ret[2]);
+/* Keeps topic when payload is a config this instance published (origin smartmeterd and our status topic
+ * among its availability topics; another instance's configs are never touched). True when kept. */
+bool discovery_collect(struct discovery *d, const char *topic, const void *payload, size_t len);
+size_t discovery_collected(const struct discovery *d);
+/* Removal messages (empty payload; send retained) for stale collected configs, see above. 0 or -1. */
+int discovery_sweep(struct discovery *d, bool all, struct discovery_batch *out);
 
 /* Manufacturer from a DSMR identification line, DLMS list id, logical device name or system title
  * ("ISk5\2MT382-1000" -> "Iskraemeco"); NULL when unknown. */

@@ -9,10 +9,12 @@
  *
  * The rule, per meter and counter:
  *   1. The first value since start is published and becomes the baseline.
- *   2. A value v is plausible when  baseline <= v <= baseline + limit  (limit = [homeassistant]
- *      max_energy_jump_kwh, scaled to the counter's unit; no upper bound when 0 or when the counter
- *      has no energy/volume unit). Plausible values are published and become the baseline; any
- *      held-back candidate is dropped (it was a glitch).
+ *   2. A value v is plausible when  baseline <= v <= baseline + limit, where
+ *        limit = max(max_energy_jump_kwh, max_power_kw x hours since the baseline was set)
+ *      scaled to the counter's unit (no upper bound when both are 0 or when the counter has no
+ *      energy/volume unit). The time term keeps a fixed limit from holding back every step of a meter
+ *      that pushes its registers hourly, or the catch-up after the cable was out for a day. Plausible
+ *      values are published and become the baseline; any held-back candidate is dropped (a glitch).
  *   3. Anything else (a decrease of any size, or a jump above the limit) is held back: the baseline is
  *      published again instead, and v becomes the candidate level.
  *   4. Following frames that are plausible relative to the candidate (candidate <= v' <= candidate +
@@ -32,8 +34,10 @@ struct counter {
 	char *id;               /* "<meter_id>\n<key>" */
 	struct sm_number base;  /* last published value */
 	double base_d;
+	uint64_t base_ms;       /* when base was set */
 	bool has_candidate;
 	double cand_d;          /* last value agreeing with the candidate level */
+	uint64_t cand_ms;
 	unsigned agree;         /* frames agreeing with the candidate so far */
 };
 
@@ -54,6 +58,8 @@ struct guard *guard_new(const struct guard_config *cfg)
 		g->cfg.confirm_frames = GUARD_CONFIRM_FRAMES;
 	if (!(g->cfg.max_jump_kwh > 0))
 		g->cfg.max_jump_kwh = 0; /* also catches NaN */
+	if (!(g->cfg.max_power_kw > 0))
+		g->cfg.max_power_kw = 0;
 	return g;
 }
 
@@ -87,8 +93,8 @@ const char *guard_verdict_name(enum guard_verdict v)
 	return "?";
 }
 
-/* The jump limit in the counter's own unit; 0 = none. */
-static double limit_for(const struct guard *g, const char *unit)
+/* The jump limit in the counter's own unit for a baseline set at since_ms; 0 = none. */
+static double limit_for(const struct guard *g, const char *unit, uint64_t since_ms, uint64_t now_ms)
 {
 	static const struct {
 		const char *unit;
@@ -100,11 +106,17 @@ static double limit_for(const struct guard *g, const char *unit)
 		 * household's gas or water use between two frames and still catches a corrupted digit. */
 		{ "m³", 1 }, { "m3", 1 }, { "L", 1000 },
 	};
-	if (g->cfg.max_jump_kwh <= 0 || !unit)
+	if ((g->cfg.max_jump_kwh <= 0 && g->cfg.max_power_kw <= 0) || !unit)
 		return 0;
+	double hours = now_ms > since_ms ? (double)(now_ms - since_ms) / 3600e3 : 0;
+	double kwh = g->cfg.max_power_kw * hours;
+	if (kwh < g->cfg.max_jump_kwh)
+		kwh = g->cfg.max_jump_kwh;
+	if (kwh <= 0)
+		kwh = 1e-9; /* rate only, no time passed: any increase is a jump */
 	for (size_t i = 0; i < sizeof(scale) / sizeof(scale[0]); i++)
 		if (strcmp(scale[i].unit, unit) == 0)
-			return g->cfg.max_jump_kwh * scale[i].per_kwh;
+			return kwh * scale[i].per_kwh;
 	return 0;
 }
 
@@ -146,11 +158,10 @@ static struct counter *find_or_add(struct guard *g, const char *meter_id, const 
 	return c;
 }
 
-enum guard_verdict guard_check(struct guard *g, const char *meter_id, const char *key, const char *unit,
-                               const struct sm_number *value, struct guard_result *ret)
+enum guard_verdict guard_check(struct guard *g, uint64_t now_ms, const char *meter_id, const char *key,
+                               const char *unit, const struct sm_number *value, struct guard_result *ret)
 {
 	double v = sm_number_to_double(value);
-	double limit = limit_for(g, unit);
 	bool fresh;
 	struct counter *c = find_or_add(g, meter_id ? meter_id : "", key, &fresh);
 
@@ -163,29 +174,33 @@ enum guard_verdict guard_check(struct guard *g, const char *meter_id, const char
 	if (fresh) {
 		c->base = *value;
 		c->base_d = v;
+		c->base_ms = now_ms;
 		ret->verdict = GUARD_FIRST;
 		return ret->verdict;
 	}
 	ret->last = c->base;
-	if (plausible(c->base_d, v, limit)) {
+	if (plausible(c->base_d, v, limit_for(g, unit, c->base_ms, now_ms))) {
 		c->base = *value;
 		c->base_d = v;
+		c->base_ms = now_ms;
 		c->has_candidate = false;
 		ret->verdict = GUARD_PASS;
 		return ret->verdict;
 	}
 	ret->jump = v > c->base_d;
-	if (c->has_candidate && plausible(c->cand_d, v, limit)) {
+	if (c->has_candidate && plausible(c->cand_d, v, limit_for(g, unit, c->cand_ms, now_ms))) {
 		c->agree++;
 	} else {
 		c->has_candidate = true;
 		c->agree = 1;
 	}
 	c->cand_d = v;
+	c->cand_ms = now_ms;
 	/* agree counts the first suspicious frame too: it takes confirm_frames further frames to accept. */
 	if (c->agree > g->cfg.confirm_frames) {
 		c->base = *value;
 		c->base_d = v;
+		c->base_ms = now_ms;
 		c->has_candidate = false;
 		ret->verdict = GUARD_CONFIRMED;
 		return ret->verdict;

@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "smartmeter/reading.h"
 
@@ -17,7 +18,9 @@
 #define GUARD_MAX_COUNTERS 1024u
 
 struct guard_config {
-	double max_jump_kwh;     /* largest plausible increase between two frames, in kWh; 0 = only decreases held */
+	double max_jump_kwh;     /* an increase up to this many kWh is always plausible */
+	double max_power_kw;     /* ... and up to this power times the hours since the last value (0 = no rate
+	                          * allowance); both 0 = only decreases are held */
 	unsigned confirm_frames; /* 0 = GUARD_CONFIRM_FRAMES */
 };
 
@@ -43,12 +46,12 @@ struct guard;
 struct guard *guard_new(const struct guard_config *cfg);
 void guard_free(struct guard *g);
 
-/* Check one total_increasing value. meter_id + key name the counter; unit (as published, e.g. "kWh",
- * "m³", NULL for event counters) scales the jump limit: kWh/kvarh/kVAh as configured, Wh x1000,
- * MWh /1000, GJ x0.0036, m³ the same number as kWh; counters without an energy or volume unit are only
- * checked for decreases. Returns ret->verdict. */
-enum guard_verdict guard_check(struct guard *g, const char *meter_id, const char *key, const char *unit,
-                               const struct sm_number *value, struct guard_result *ret);
+/* Check one total_increasing value received at now_ms (monotonic). meter_id + key name the counter; unit
+ * (as published, e.g. "kWh", "m³", NULL for event counters) scales the jump limit: kWh/kvarh/kVAh as
+ * configured, Wh x1000, MWh /1000, GJ x0.0036, m³ the same number as kWh; counters without an energy or
+ * volume unit are only checked for decreases. Returns ret->verdict. */
+enum guard_verdict guard_check(struct guard *g, uint64_t now_ms, const char *meter_id, const char *key,
+                               const char *unit, const struct sm_number *value, struct guard_result *ret);
 
 /* Forget every baseline (meter replaced, SIGHUP with a new limit). */
 void guard_reset(struct guard *g);

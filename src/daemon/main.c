@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "capture.h"
@@ -66,8 +67,11 @@ static void on_telegram(void *ctx, const struct sm_telegram *t)
 	struct app *app = ctx;
 	struct sm_stats st;
 	sm_decoder_stats(app->dec, &st);
-	if (app->src)
+	if (app->src) {
+		char line[48];
 		source_frame_ok(app->src, st.high_bit_seen);
+		publisher_line_settings(app->pub, source_settings(app->src, line, sizeof(line)));
+	}
 	if (log_enabled(LOG_LVL_DEBUG))
 		log_debug("telegram: %s%s, %zu bytes at offset %llu, %zu values, meter id %s%s", t->protocol == SM_PROTOCOL_DSMR ? "DSMR" : "DLMS",
 		          t->framing == SM_FRAMING_DSMR ? "" : t->framing == SM_FRAMING_HDLC ? " in HDLC" :
@@ -203,6 +207,18 @@ static int sink_publish(void *ctx, const char *topic, const void *payload, size_
 	return mqtt_publish(app->mqtt, topic, payload, len, qos, retain);
 }
 
+static int sink_subscribe(void *ctx, const char *topic, int qos)
+{
+	struct app *app = ctx;
+	return mqtt_subscribe(app->mqtt, topic, qos);
+}
+
+static int sink_unsubscribe(void *ctx, const char *topic)
+{
+	struct app *app = ctx;
+	return mqtt_unsubscribe(app->mqtt, topic);
+}
+
 static void mqtt_up(void *ctx)
 {
 	struct app *app = ctx;
@@ -216,11 +232,11 @@ static void mqtt_down(void *ctx)
 	notify_send("STATUS=waiting for the MQTT broker");
 }
 
-/* Home Assistant's birth/will on <discovery_prefix>/status. */
-static void mqtt_message(void *ctx, const char *topic, const void *payload, size_t len)
+/* Home Assistant's birth/will on <discovery_prefix>/status, retained configs for the clean-up. */
+static void mqtt_message(void *ctx, const char *topic, const void *payload, size_t len, bool retained)
 {
 	struct app *app = ctx;
-	publisher_message(app->pub, topic, payload, len);
+	publisher_message(app->pub, topic, payload, len, retained);
 }
 
 static int start_mqtt(struct app *app)
@@ -232,8 +248,6 @@ static int start_mqtt(struct app *app)
 	else
 		snprintf(app->client_id, sizeof(app->client_id), "smartmeterd-%s", publisher_instance(app->pub));
 	app->mqtt = mqtt_new(app->loop, &app->cfg, app->client_id, publisher_status_topic(app->pub), "offline", &cb, app);
-	if (app->mqtt && publisher_ha_status_topic(app->pub))
-		mqtt_subscribe(app->mqtt, publisher_ha_status_topic(app->pub), 1);
 	return app->mqtt ? 0 : -1;
 }
 
@@ -439,9 +453,11 @@ int main(int argc, char **argv)
 	apply_log_level(&app);
 	log_warnings(&diag);
 	signal(SIGPIPE, SIG_IGN);
+	srandom((unsigned)time(NULL) ^ ((unsigned)getpid() << 16)); /* the delay after HA's birth differs per host */
 
 	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP };
-	static const struct publish_sink sink_proto = { sink_connected, sink_publish, NULL };
+	static const struct publish_sink sink_proto = { sink_connected, sink_publish, sink_subscribe, sink_unsubscribe,
+		                                        NULL };
 	struct publish_sink sink = sink_proto;
 	sink.ctx = &app;
 	app.loop = loop_new();

@@ -15,7 +15,6 @@
 #define MQTT_BACKOFF_MAX_MS 30000u
 /* libmosquitto wants loop_misc "about once a second" for keepalive and retries. */
 #define MQTT_MISC_INTERVAL_MS 1000u
-#define MQTT_MAX_SUBSCRIPTIONS 8u
 
 struct mqtt {
 	struct loop *loop;
@@ -40,9 +39,6 @@ struct mqtt {
 	char *host;
 	unsigned port;
 	unsigned keepalive;
-	char *subs[MQTT_MAX_SUBSCRIPTIONS];
-	int subqos[MQTT_MAX_SUBSCRIPTIONS];
-	unsigned nsubs;
 	struct mqtt_callbacks cb;
 	void *ctx;
 };
@@ -121,8 +117,6 @@ static void cb_connect(struct mosquitto *mosq, void *obj, int rc)
 		log_info("mqtt: connected to %s:%u", m->host, m->port);
 	m->trouble_logged = false;
 	m->ever_connected = true;
-	for (unsigned i = 0; i < m->nsubs; i++)
-		mosquitto_subscribe(mosq, NULL, m->subs[i], m->subqos[i]);
 	loop_timer_arm(m->misc_timer, MQTT_MISC_INTERVAL_MS, MQTT_MISC_INTERVAL_MS);
 	if (m->cb.on_connect)
 		m->cb.on_connect(m->ctx);
@@ -145,7 +139,8 @@ static void cb_message(struct mosquitto *mosq, void *obj, const struct mosquitto
 	struct mqtt *m = obj;
 	(void)mosq;
 	if (m->cb.on_message)
-		m->cb.on_message(m->ctx, msg->topic, msg->payload, (size_t)(msg->payloadlen > 0 ? msg->payloadlen : 0));
+		m->cb.on_message(m->ctx, msg->topic, msg->payload, (size_t)(msg->payloadlen > 0 ? msg->payloadlen : 0),
+		                 msg->retain);
 }
 
 static void cb_log(struct mosquitto *mosq, void *obj, int level, const char *str)
@@ -316,8 +311,6 @@ void mqtt_free(struct mqtt *m)
 		mosquitto_disconnect_callback_set(m->mosq, NULL);
 		mosquitto_destroy(m->mosq);
 	}
-	for (unsigned i = 0; i < m->nsubs; i++)
-		free(m->subs[i]);
 	free(m->host);
 	free(m);
 	if (--lib_users == 0)
@@ -357,16 +350,17 @@ int mqtt_publish(struct mqtt *m, const char *topic, const void *payload, size_t 
 
 int mqtt_subscribe(struct mqtt *m, const char *topic, int qos)
 {
-	if (m->nsubs >= MQTT_MAX_SUBSCRIPTIONS)
+	if (!m || !m->connected || mosquitto_subscribe(m->mosq, NULL, topic, qos) != MOSQ_ERR_SUCCESS)
 		return -1;
-	m->subs[m->nsubs] = strdup(topic);
-	if (!m->subs[m->nsubs])
+	update_events(m);
+	return 0;
+}
+
+int mqtt_unsubscribe(struct mqtt *m, const char *topic)
+{
+	if (!m || !m->connected || mosquitto_unsubscribe(m->mosq, NULL, topic) != MOSQ_ERR_SUCCESS)
 		return -1;
-	m->subqos[m->nsubs++] = qos;
-	if (m->connected) {
-		mosquitto_subscribe(m->mosq, NULL, topic, qos);
-		update_events(m);
-	}
+	update_events(m);
 	return 0;
 }
 

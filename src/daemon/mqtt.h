@@ -16,7 +16,8 @@ struct mqtt;
 struct mqtt_callbacks {
 	void (*on_connect)(void *ctx);    /* CONNACK accepted: (re)publish state */
 	void (*on_disconnect)(void *ctx); /* connection lost or refused; reconnect is already scheduled */
-	void (*on_message)(void *ctx, const char *topic, const void *payload, size_t len); /* may be NULL */
+	/* may be NULL; retained = delivered because we just subscribed (the broker's stored copy) */
+	void (*on_message)(void *ctx, const char *topic, const void *payload, size_t len, bool retained);
 };
 
 /* The will (retained will_payload on will_topic, QoS 1) is sent by the broker if we vanish.
@@ -33,8 +34,10 @@ bool mqtt_is_connected(const struct mqtt *m);
  * reconnect until acknowledged); -1 = not connected or refused (the caller keeps it). */
 int mqtt_publish(struct mqtt *m, const char *topic, const void *payload, size_t len, int qos, bool retain);
 
-/* Subscribe now and again after every reconnect. 0 or -1. */
+/* Subscribe / unsubscribe on the current connection (a new connection starts without subscriptions:
+ * subscribe again from on_connect). 0, or -1 when not connected. */
 int mqtt_subscribe(struct mqtt *m, const char *topic, int qos);
+int mqtt_unsubscribe(struct mqtt *m, const char *topic);
 
 /* Messages handed over but not yet acknowledged by the broker (QoS >= 1) or not yet written. */
 unsigned mqtt_pending(const struct mqtt *m);

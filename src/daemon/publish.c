@@ -68,14 +68,27 @@ struct publisher {
 	struct publisher_stats stats;
 
 	/* Home Assistant: discovery configs (discovery.c) and the Energy-dashboard guard (guard.c) */
-	struct discovery *disc;       /* NULL when [homeassistant] discovery = false */
+	struct discovery *disc;       /* also when discovery = false: it removes what earlier runs published */
+	bool ha_enabled;              /* [homeassistant] discovery */
+	char ha_sub[PUBLISH_TOPIC_MAX]; /* HA status topic subscribed on this connection, "" = none */
+	char collect_prefix[128];     /* discovery prefix the clean-up ran (or runs) for */
+	enum { COLLECT_NEED, COLLECT_RUNNING, COLLECT_WAIT, COLLECT_DONE } collect;
+	struct loop_timer *collect_timer;
+	struct discovery_batch held;  /* configs built while collecting: sent after the removals */
+	uint64_t online_ms;           /* telegram time since the collection ended (stale_after) */
+	unsigned stale_after;
+	unsigned expire_cfg;          /* [homeassistant] expire_after */
+	unsigned expire_period;       /* 3 x the meter's push period, when that is more */
+	uint64_t last_gap_ms;
 	struct guard *guard;
-	double guard_jump;
+	struct guard_config guard_cfg;
 	struct loop_timer *ha_timer;  /* random delay after Home Assistant's birth message */
 	bool ha_state_phase;          /* the timer's second round re-sends the state */
 	char *last_state;             /* the last state payload, for HA's birth */
 	size_t last_state_len;
+	bool device_discovery, reactive_energy_class;
 	struct discovery_health health;
+	char line_settings[48];
 	struct ratelimit guard_log;
 };
 
@@ -232,32 +245,82 @@ static void interval_due(void *ctx)
 	qmsg_clear(&p->pending_state);
 }
 
+/* expire_after as sent: the configured value, but never below three push periods (a meter that pushes
+ * every 10 minutes) or three publish_interval periods, or every entity would flap to unavailable. */
+static unsigned ha_expire(const struct publisher *p)
+{
+	unsigned e = p->expire_cfg;
+	if (!e)
+		return 0;
+	if (p->publish_interval <= 86400u && e < 3 * p->publish_interval)
+		e = 3 * p->publish_interval;
+	return e < p->expire_period ? p->expire_period : e;
+}
+
+static void ha_options(const struct publisher *p, struct discovery_options *o, const char *prefix)
+{
+	*o = (struct discovery_options){
+		.discovery_prefix = prefix,
+		.topic_prefix = p->prefix,
+		.instance = p->instance,
+		.device_discovery = p->device_discovery,
+		.reactive_energy_class = p->reactive_energy_class,
+		.expire_after = ha_expire(p),
+		.health = true,
+		.disabled = !p->ha_enabled,
+	};
+}
+
+static bool ha_send(struct publisher *p, const struct discovery_batch *b);
+static void ha_subscribe(struct publisher *p);
+static void collect_start(struct publisher *p);
+
+/* New discovery options: configs that moved (prefix, mode, discovery off) are removed at once. */
+static void ha_reoptions(struct publisher *p, const char *prefix)
+{
+	struct discovery_options o;
+	struct discovery_batch gone = { 0 };
+
+	ha_options(p, &o, prefix);
+	if (!p->disc) {
+		if (!(p->disc = discovery_new(&o)))
+			log_err("home assistant: out of memory; discovery disabled");
+		return;
+	}
+	if (discovery_reconfigure(p->disc, &o, &gone) < 0)
+		log_err("home assistant: out of memory reconfiguring discovery");
+	else if (gone.n && sink_up(p))
+		log_info("home assistant: removed %zu discovery configs (prefix, mode or discovery changed)%s", gone.n,
+		         ha_send(p, &gone) ? "" : "; the broker went away before all were sent");
+	else if (gone.n)
+		log_warning("home assistant: broker away: %zu discovery configs of the old prefix or mode stay retained",
+		            gone.n);
+	discovery_batch_free(&gone);
+}
+
 /* [homeassistant]: (re)create the discovery announcer and the guard. */
 static void ha_configure(struct publisher *p, const struct config *cfg)
 {
-	struct discovery_options o = {
-		.discovery_prefix = cfg->discovery_prefix,
-		.topic_prefix = p->prefix,
-		.instance = p->instance,
-		.device_discovery = cfg->device_discovery,
-		.reactive_energy_class = cfg->reactive_energy_class,
-		.expire_after = cfg->expire_after,
-		.health = true,
-	};
-	if (!cfg->discovery) {
-		discovery_free(p->disc);
-		p->disc = NULL;
-	} else if (p->disc) {
-		if (discovery_reconfigure(p->disc, &o) < 0)
-			log_err("home assistant: out of memory reconfiguring discovery");
-	} else if (!(p->disc = discovery_new(&o))) {
-		log_err("home assistant: out of memory; discovery disabled");
+	p->ha_enabled = cfg->discovery;
+	p->device_discovery = cfg->device_discovery;
+	p->reactive_energy_class = cfg->reactive_energy_class;
+	p->expire_cfg = cfg->expire_after;
+	p->stale_after = cfg->stale_after;
+	ha_reoptions(p, cfg->discovery_prefix);
+	if (strcmp(p->collect_prefix, cfg->discovery_prefix) != 0) {
+		/* another prefix holds other retained configs: look there */
+		snprintf(p->collect_prefix, sizeof(p->collect_prefix), "%s", cfg->discovery_prefix);
+		p->collect = COLLECT_NEED;
 	}
-	if (!p->guard || p->guard_jump != cfg->max_energy_jump_kwh) {
-		struct guard_config gc = { .max_jump_kwh = cfg->max_energy_jump_kwh };
+	if (sink_up(p)) {
+		ha_subscribe(p);
+		collect_start(p);
+	}
+	struct guard_config gc = { .max_jump_kwh = cfg->max_energy_jump_kwh, .max_power_kw = cfg->max_power_kw };
+	if (!p->guard || memcmp(&gc, &p->guard_cfg, sizeof(gc)) != 0) {
 		guard_free(p->guard);
 		p->guard = guard_new(&gc);
-		p->guard_jump = cfg->max_energy_jump_kwh;
+		p->guard_cfg = gc;
 	}
 }
 
@@ -300,7 +363,7 @@ static bool ha_send(struct publisher *p, const struct discovery_batch *b)
 static void ha_send_all(struct publisher *p)
 {
 	struct discovery_batch b = { 0 };
-	if (!p->disc || !sink_up(p))
+	if (!p->disc || !p->ha_enabled || !sink_up(p))
 		return;
 	if (discovery_all(p->disc, &b) < 0)
 		log_err("home assistant: out of memory listing discovery configs");
@@ -324,8 +387,14 @@ static void ha_telegram(struct publisher *p, const struct sm_telegram *t, const 
 		p->last_state = copy;
 		p->last_state_len = slen;
 	}
-	if (!sink_up(p))
+	if (!sink_up(p) || !p->ha_enabled)
 		return; /* publisher_connected() sends every config once the broker is back */
+	/* While collecting, stale configs of the other mode must go first (HA refuses a unique_id twice). */
+	if (p->collect == COLLECT_RUNNING) {
+		if (discovery_update(p->disc, p->meter_id, t, &p->held) < 0)
+			log_err("home assistant: out of memory building discovery configs");
+		return;
+	}
 	if (discovery_update(p->disc, p->meter_id, t, &b) < 0)
 		log_err("home assistant: out of memory building discovery configs");
 	else if (b.n) {
@@ -333,6 +402,117 @@ static void ha_telegram(struct publisher *p, const struct sm_telegram *t, const 
 		ha_send(p, &b);
 	}
 	discovery_batch_free(&b);
+}
+
+/* ---- subscriptions: HA's status, and the retained configs of earlier runs ---- */
+
+static void ha_subscribe(struct publisher *p)
+{
+	const char *want = p->ha_enabled && p->disc ? discovery_ha_status_topic(p->disc) : "";
+	if (!strcmp(want, p->ha_sub) || !p->sink.subscribe)
+		return;
+	if (p->ha_sub[0])
+		p->sink.unsubscribe(p->sink.ctx, p->ha_sub);
+	p->ha_sub[0] = '\0';
+	if (want[0] && p->sink.subscribe(p->sink.ctx, want, 1) == 0)
+		snprintf(p->ha_sub, sizeof(p->ha_sub), "%s", want);
+}
+
+static void collect_start(struct publisher *p)
+{
+	const char *f[2];
+	if (p->collect != COLLECT_NEED || !p->disc || !p->sink.subscribe || !sink_up(p))
+		return;
+	discovery_cleanup_filters(p->disc, f);
+	if (p->sink.subscribe(p->sink.ctx, f[0], 1) < 0 || p->sink.subscribe(p->sink.ctx, f[1], 1) < 0)
+		return;
+	p->collect = COLLECT_RUNNING;
+	loop_timer_arm(p->collect_timer, DISCOVERY_COLLECT_MS, 0);
+}
+
+static void ha_remove(struct publisher *p, struct discovery_batch *b, const char *why)
+{
+	if (!b->n)
+		return;
+	log_info("home assistant: removing %zu retained discovery configs %s", b->n, why);
+	for (size_t i = 0; i < b->n; i++)
+		log_debug("home assistant: removing %s", b->msgs[i].topic);
+	if (!ha_send(p, b))
+		log_warning("home assistant: broker went away while removing stale discovery configs");
+}
+
+/* The collection window closed: remove what is stale already, keep the rest for stale_after. */
+static void collect_due(void *ctx)
+{
+	struct publisher *p = ctx;
+	struct discovery_batch b = { 0 };
+	const char *f[2];
+
+	if (!sink_up(p)) {
+		p->collect = COLLECT_NEED; /* again on the next connection, which also re-sends the configs */
+		discovery_batch_free(&p->held);
+		return;
+	}
+	discovery_cleanup_filters(p->disc, f);
+	p->sink.unsubscribe(p->sink.ctx, f[0]);
+	p->sink.unsubscribe(p->sink.ctx, f[1]);
+	if (discovery_sweep(p->disc, false, &b) < 0)
+		log_err("home assistant: out of memory cleaning up discovery configs");
+	else
+		ha_remove(p, &b, p->ha_enabled ? "of the other discovery mode" : "(discovery = false)");
+	discovery_batch_free(&b);
+	if (p->held.n) {
+		log_info("home assistant: %zu discovery configs for meter %s", p->held.n, p->meter_id);
+		ha_send(p, &p->held);
+	}
+	discovery_batch_free(&p->held);
+	p->online_ms = 0;
+	p->collect = p->stale_after && discovery_collected(p->disc) ? COLLECT_WAIT : COLLECT_DONE;
+	if (p->collect == COLLECT_WAIT)
+		log_info("home assistant: %zu retained discovery configs from earlier runs; those not produced again "
+		         "within %u s of telegrams will be removed", discovery_collected(p->disc), p->stale_after);
+}
+
+/* stale_after seconds of telegrams since the collection: what was not produced again is gone for good. */
+static void collect_telegram(struct publisher *p, uint64_t gap_ms)
+{
+	struct discovery_batch b = { 0 };
+	char why[64];
+
+	if (p->collect != COLLECT_WAIT)
+		return;
+	if (gap_ms < 60000u)
+		p->online_ms += gap_ms; /* a pause (cable out) does not count: nothing could have appeared */
+	if (p->online_ms < (uint64_t)p->stale_after * 1000u || !sink_up(p))
+		return;
+	snprintf(why, sizeof(why), "not produced in %u s of telegrams", p->stale_after);
+	if (discovery_sweep(p->disc, true, &b) < 0)
+		log_err("home assistant: out of memory cleaning up discovery configs");
+	else
+		ha_remove(p, &b, why);
+	discovery_batch_free(&b);
+	p->collect = COLLECT_DONE;
+}
+
+/* A meter whose push period p is learned from two similar gaps in a row (a single long gap is an outage):
+ * expire_after becomes at least 3 p, rounded up to a minute, and the configs are re-sent. */
+static void learn_period(struct publisher *p, uint64_t gap_ms)
+{
+	uint64_t last = p->last_gap_ms;
+	p->last_gap_ms = gap_ms;
+	if (!last || gap_ms * 4 < last * 3 || gap_ms * 3 > last * 4)
+		return;
+	uint64_t period = gap_ms > last ? gap_ms : last;
+	uint64_t want = (3 * period / 1000u + 59u) / 60u * 60u;
+	unsigned before = ha_expire(p);
+	if (want <= p->expire_period || want > 86400u)
+		return;
+	p->expire_period = (unsigned)want;
+	if (ha_expire(p) != before && p->disc && p->ha_enabled) {
+		log_info("home assistant: meter %s pushes every %.1f s: expire_after raised to %u s", p->meter_id,
+		         (double)period / 1000.0, ha_expire(p));
+		ha_reoptions(p, p->collect_prefix);
+	}
 }
 
 /* HOME_ASSISTANT.md §4.1: a random 1-5 s after HA's birth, all configs and availability; 2 s later the
@@ -390,7 +570,7 @@ static void ha_guard(struct publisher *p, const struct sm_telegram *t, json_obje
 		if (!sm_number_parse(text, strlen(text), &n))
 			continue;
 		const char *unit = info->unit ? info->unit : sm_obis_ha_unit(state_canonical_unit(r->value.unit));
-		switch (guard_check(p->guard, p->meter_id, key, unit, &n, &g)) {
+		switch (guard_check(p->guard, loop_now_ms(), p->meter_id, key, unit, &n, &g)) {
 		case GUARD_HELD:
 			sm_number_format(&g.publish, was, sizeof(was));
 			sm_number_format(&n, now, sizeof(now));
@@ -422,12 +602,13 @@ struct publisher *publisher_new(struct loop *loop, const struct config *cfg, con
 	p->loop = loop;
 	p->sink = *sink;
 	snprintf(p->meter_id, sizeof(p->meter_id), "%s", PUBLISH_FALLBACK_METER_ID);
-	apply_config(p, cfg);
 	p->silence_timer = loop_timer_new(loop, silence, p);
 	p->interval_timer = loop_timer_new(loop, interval_due, p);
 	p->ha_timer = loop_timer_new(loop, ha_birth_due, p);
+	p->collect_timer = loop_timer_new(loop, collect_due, p);
 	p->guard_log = (struct ratelimit)RATELIMIT_INIT(60000u, 5u);
-	if (!p->silence_timer || !p->interval_timer || !p->ha_timer) {
+	apply_config(p, cfg);
+	if (!p->silence_timer || !p->interval_timer || !p->ha_timer || !p->collect_timer || !p->disc) {
 		publisher_free(p);
 		return NULL;
 	}
@@ -441,6 +622,8 @@ void publisher_free(struct publisher *p)
 	loop_timer_free(p->silence_timer);
 	loop_timer_free(p->interval_timer);
 	loop_timer_free(p->ha_timer);
+	loop_timer_free(p->collect_timer);
+	discovery_batch_free(&p->held);
 	discovery_free(p->disc);
 	guard_free(p->guard);
 	free(p->last_state);
@@ -511,7 +694,7 @@ void publisher_telegram(struct publisher *p, const struct sm_telegram *t)
 		return;
 	}
 	ha_guard(p, t, state);
-	if (p->disc) {
+	if (p->ha_enabled) {
 		p->health.last_frame = time(NULL);
 		discovery_health_add(state, &p->health);
 	}
@@ -522,8 +705,11 @@ void publisher_telegram(struct publisher *p, const struct sm_telegram *t)
 
 	if (p->have_meter && p->last_telegram_ms && now > p->last_telegram_ms) {
 		uint64_t gap = now - p->last_telegram_ms;
-		if (gap < 3600u * 1000u)
+		if (gap < 3600u * 1000u) {
 			p->interval_est_ms = p->interval_est_ms ? (3 * p->interval_est_ms + gap) / 4 : gap;
+			learn_period(p, gap);
+		}
+		collect_telegram(p, gap);
 	}
 	p->last_telegram_ms = now;
 	p->have_meter = true;
@@ -592,6 +778,11 @@ static void flush_kept(struct publisher *p)
 void publisher_connected(struct publisher *p)
 {
 	sink_send(p, p->status_topic, "online", 6, 1, true);
+	p->ha_sub[0] = '\0'; /* a new connection starts without subscriptions */
+	ha_subscribe(p);
+	if (p->collect == COLLECT_RUNNING)
+		p->collect = COLLECT_NEED; /* the last window was cut short by the disconnect */
+	collect_start(p);
 	ha_send_all(p); /* the broker may have lost the retained configs (§4.1: re-send on every connect) */
 	publish_availability(p);
 	flush_kept(p);
@@ -639,14 +830,11 @@ void publisher_get_stats(const struct publisher *p, struct publisher_stats *ret)
 	ret->queued = p->ring_len + (p->latest_obis.topic ? 1 : 0) + (p->latest_state.topic ? 1 : 0);
 }
 
-const char *publisher_ha_status_topic(const struct publisher *p)
+void publisher_message(struct publisher *p, const char *topic, const void *payload, size_t len, bool retained)
 {
-	return p->disc ? discovery_ha_status_topic(p->disc) : NULL;
-}
-
-void publisher_message(struct publisher *p, const char *topic, const void *payload, size_t len)
-{
-	if (!p->disc || !discovery_is_ha_online(p->disc, topic, payload, len))
+	if (p->collect == COLLECT_RUNNING && retained && discovery_collect(p->disc, topic, payload, len))
+		return;
+	if (!p->ha_enabled || !discovery_is_ha_online(p->disc, topic, payload, len))
 		return;
 	/* Spread the load when many publishers answer the same birth (HA docs: small random delay). */
 	uint64_t delay = 1000u + (uint64_t)(random() % 4000);
@@ -660,4 +848,10 @@ void publisher_decoder_stats(struct publisher *p, const struct sm_stats *st)
 	p->health.frames = st->telegrams;
 	p->health.crc_errors = st->crc_errors;
 	p->health.decrypt_errors = st->decrypt_errors;
+}
+
+void publisher_line_settings(struct publisher *p, const char *text)
+{
+	snprintf(p->line_settings, sizeof(p->line_settings), "%s", text ? text : "");
+	p->health.serial = p->line_settings[0] ? p->line_settings : NULL;
 }

@@ -24,6 +24,9 @@ struct publish_sink {
 	bool (*connected)(void *ctx);
 	/* 0 = handed over, -1 = not now (the publisher keeps the message) */
 	int (*publish)(void *ctx, const char *topic, const void *payload, size_t len, int qos, bool retain);
+	/* Optional (NULL = no subscriptions): on the current connection; 0 or -1. */
+	int (*subscribe)(void *ctx, const char *topic, int qos);
+	int (*unsubscribe)(void *ctx, const char *topic);
 	void *ctx;
 };
 
@@ -51,14 +54,17 @@ const char *publisher_instance(const struct publisher *p);
 /* Current meter id ("meter" before one is known). */
 const char *publisher_meter_id(const struct publisher *p);
 
-/* Home Assistant (discovery.c): the topic where HA announces itself, to subscribe to (NULL when
- * [homeassistant] discovery = false); every message received on it goes to publisher_message(), which
- * answers HA's "online" with the configs and then the current state after a short random delay. */
-const char *publisher_ha_status_topic(const struct publisher *p);
-void publisher_message(struct publisher *p, const char *topic, const void *payload, size_t len);
+/* Home Assistant (discovery.c). On every connection the publisher subscribes (through the sink) to
+ * <discovery_prefix>/status, and for DISCOVERY_COLLECT_MS to the config topics to find retained configs a
+ * previous run left behind. Every message received goes to publisher_message(): HA's "online" is answered
+ * with the configs and then the current state after a short random delay; retained configs are collected
+ * for the clean-up (discovery.h). */
+void publisher_message(struct publisher *p, const char *topic, const void *payload, size_t len, bool retained);
 /* Decoder counters for the health entities (frames, CRC errors, decryption failures). */
 struct sm_stats;
 void publisher_decoder_stats(struct publisher *p, const struct sm_stats *st);
+/* Line settings the frames decode at ("115200 8N1"), for the health entity; NULL = unknown. */
+void publisher_line_settings(struct publisher *p, const char *text);
 
 struct publisher_stats {
 	uint64_t telegrams;  /* handed to publisher_telegram */

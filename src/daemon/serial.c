@@ -70,6 +70,7 @@ struct source {
 	unsigned cur;            /* index into cand */
 	bool autodetect;         /* more than one candidate */
 	bool locked;
+	bool seven_bit;          /* the last decoded frame was 7E1 read through 8N1 */
 
 	int fd;
 	struct sp_port *port;
@@ -537,6 +538,7 @@ void source_frame_ok(struct source *s, bool seven_bit)
 {
 	char st[32];
 	s->last_frame_ms = loop_now_ms();
+	s->seven_bit = seven_bit;
 	memset(&s->stats, 0, sizeof(s->stats));
 	if (s->autodetect && !s->locked && (s->kind == KIND_TTY_SP || s->kind == KIND_TTY_TERMIOS)) {
 		s->locked = true;
@@ -555,6 +557,20 @@ void source_frame_ok(struct source *s, bool seven_bit)
 void source_frame_bad(struct source *s)
 {
 	s->stats.frames_bad++;
+}
+
+const char *source_settings(const struct source *s, char *buf, size_t n)
+{
+	const struct line_setting *ls = &s->cand[s->cur];
+	if (s->kind == KIND_TCP)
+		snprintf(buf, n, "tcp://%s:%s", s->tcp_host, s->tcp_port);
+	else if (s->kind == KIND_PTY)
+		snprintf(buf, n, "pseudo-terminal");
+	else if (s->seven_bit && ls->fmt == FORMAT_8N1)
+		snprintf(buf, n, "%u 7E1 (read as 8N1)", ls->baud);
+	else
+		setting_text(ls, buf, n);
+	return buf;
 }
 
 bool source_detecting(const struct source *s)

@@ -34,6 +34,10 @@ void source_free(struct source *src); /* NULL ok */
 void source_frame_ok(struct source *src, bool seven_bit);
 void source_frame_bad(struct source *src);
 
+/* The line settings frames arrive with, in words for the health entity: "115200 8N1", "9600 7E1 (read as
+ * 8N1)", "pseudo-terminal", "tcp://host:port". */
+const char *source_settings(const struct source *src, char *buf, size_t n);
+
 /* True while automatic line detection is still trying settings (decode errors are expected then). */
 bool source_detecting(const struct source *src);
 

@@ -549,10 +549,21 @@ static void announcer_republishes_only_what_changed(void **state)
 	assert_false(discovery_is_ha_online(d, "homeassistant/status", "online\n", 7));
 	assert_false(discovery_is_ha_online(d, "smartmeter/status", "online", 6));
 
-	/* Reconfigure: new prefix, everything goes out again under it */
+	/* Reconfigure: new prefix; the old configs are removed (empty payloads) and everything goes out again
+	 * under the new one */
 	struct discovery_options o = opts;
 	o.discovery_prefix = "ha";
-	assert_int_equal(discovery_reconfigure(d, &o), 0);
+	assert_int_equal(discovery_reconfigure(d, &o, &out), 0);
+	assert_int_equal(out.n, built.n + 1);
+	for (size_t i = 0; i < out.n; i++) {
+		assert_true(strncmp(out.msgs[i].topic, "homeassistant/", 14) == 0);
+		assert_int_equal(out.msgs[i].len, 0);
+	}
+	discovery_batch_free(&out);
+	/* an unchanged prefix and mode removes nothing (expire_after changes are updates) */
+	o.expire_after = 900;
+	assert_int_equal(discovery_reconfigure(d, &o, &out), 0);
+	assert_int_equal(out.n, 0);
 	assert_int_equal(discovery_update(d, "E0012345678", &b.t, &out), 0);
 	assert_int_equal(out.n, built.n + 1);
 	assert_true(strncmp(out.msgs[0].topic, "ha/", 3) == 0);
@@ -561,6 +572,113 @@ static void announcer_republishes_only_what_changed(void **state)
 	discovery_batch_free(&built);
 	discovery_free(d);
 	discovery_free(NULL);
+}
+
+/* A retained config as an earlier run left it: this build's payload for topic, or another program's. */
+static const struct discovery_msg *find_msg(const struct discovery_batch *b, const char *topic)
+{
+	for (size_t i = 0; i < b->n; i++)
+		if (strcmp(b->msgs[i].topic, topic) == 0)
+			return &b->msgs[i];
+	fail_msg("no config %s", topic);
+	return NULL;
+}
+
+static bool removes(const struct discovery_batch *b, const char *topic)
+{
+	for (size_t i = 0; i < b->n; i++)
+		if (strcmp(b->msgs[i].topic, topic) == 0)
+			return b->msgs[i].len == 0;
+	return false;
+}
+
+/* HOME_ASSISTANT.md §7.8: retained configs of earlier runs are collected, only ours (origin and this
+ * instance's status topic), and removed when stale: the other mode at once, the rest only when the
+ * daemon has not produced them again. */
+static void cleanup_removes_only_stale_configs_of_this_instance(void **state)
+{
+	(void)state;
+	struct tb b;
+	struct discovery_batch built = { 0 }, dev = { 0 }, out = { 0 };
+	struct discovery_options devo = opts;
+	const char *f[2];
+	dsmr5(&b);
+	assert_int_equal(discovery_build(&opts, "E0012345678", &b.t, &built), 0);
+	devo.device_discovery = true;
+	assert_int_equal(discovery_build(&devo, "E0012345678", &b.t, &dev), 0);
+
+	struct discovery *d = discovery_new(&opts);
+	discovery_cleanup_filters(d, f);
+	assert_string_equal(f[0], "homeassistant/+/+/+/config");
+	assert_string_equal(f[1], "homeassistant/+/+/config");
+
+	const char *imp = "homeassistant/sensor/E0012345678/1_0_1_8_1/config";
+	const struct discovery_msg *m = find_msg(&built, imp);
+	assert_true(discovery_collect(d, imp, m->payload, m->len));
+	assert_true(discovery_collect(d, imp, m->payload, m->len)); /* again: kept once */
+	/* a phase this meter no longer sends (an earlier run's config, same instance) */
+	const char *gone = "homeassistant/sensor/E0012345678/1_0_99_7_0/config";
+	assert_true(discovery_collect(d, gone, m->payload, m->len));
+	/* the device-mode message of an earlier run in the other mode */
+	assert_true(discovery_collect(d, dev.msgs[0].topic, dev.msgs[0].payload, dev.msgs[0].len));
+	/* not ours: another program, another instance of smartmeterd, garbage, another prefix */
+	const char *z2m = "{\"name\":\"Plug\",\"origin\":{\"name\":\"Zigbee2MQTT\"},"
+	                  "\"availability\":[{\"topic\":\"smartmeter/host1/status\"}]}";
+	assert_false(discovery_collect(d, "homeassistant/switch/0x12/switch/config", z2m, strlen(z2m)));
+	char other[4096];
+	snprintf(other, sizeof(other), "%s", m->payload);
+	char *at = strstr(other, "smartmeter/host1/status");
+	assert_non_null(at);
+	memcpy(at, "smartmeter/HOST1", 16); /* same length, another instance */
+	assert_false(discovery_collect(d, "homeassistant/sensor/X/1_0_1_8_1/config", other, strlen(other)));
+	assert_false(discovery_collect(d, "homeassistant/sensor/X/1_0_1_8_2/config", "{\"origin\":", 11));
+	assert_false(discovery_collect(d, "ha/sensor/E0012345678/1_0_1_8_1/config", m->payload, m->len));
+	assert_false(discovery_collect(d, "homeassistant/sensor/E0012345678/1_0_1_8_2/config", "", 0));
+	assert_int_equal(discovery_collected(d), 3);
+
+	/* at once: only the other mode's message */
+	assert_int_equal(discovery_sweep(d, false, &out), 0);
+	assert_int_equal(out.n, 1);
+	assert_true(removes(&out, dev.msgs[0].topic));
+	discovery_batch_free(&out);
+	assert_int_equal(discovery_collected(d), 2);
+
+	/* after stale_after: what the daemon produced again stays, the rest goes, the list is done */
+	assert_int_equal(discovery_update(d, "E0012345678", &b.t, &out), 0);
+	discovery_batch_free(&out);
+	assert_int_equal(discovery_sweep(d, true, &out), 0);
+	assert_int_equal(out.n, 1);
+	assert_true(removes(&out, gone));
+	assert_false(removes(&out, imp));
+	discovery_batch_free(&out);
+	assert_int_equal(discovery_collected(d), 0);
+	discovery_free(d);
+
+	/* discovery = false: everything of ours goes at once, nothing new is published */
+	struct discovery_options off = opts;
+	off.disabled = true;
+	d = discovery_new(&off);
+	assert_true(discovery_collect(d, imp, m->payload, m->len));
+	assert_int_equal(discovery_sweep(d, false, &out), 0);
+	assert_int_equal(out.n, 1);
+	assert_true(removes(&out, imp));
+	discovery_batch_free(&out);
+	assert_int_equal(discovery_update(d, "E0012345678", &b.t, &out), 0);
+	assert_int_equal(out.n, 0);
+	discovery_free(d);
+
+	/* turning discovery off at run time removes what was published */
+	d = discovery_new(&opts);
+	assert_int_equal(discovery_update(d, "E0012345678", &b.t, &out), 0);
+	size_t n = out.n;
+	discovery_batch_free(&out);
+	assert_int_equal(discovery_reconfigure(d, &off, &out), 0);
+	assert_int_equal(out.n, n);
+	assert_true(removes(&out, imp));
+	discovery_batch_free(&out);
+	discovery_free(d);
+	discovery_batch_free(&built);
+	discovery_batch_free(&dev);
 }
 
 static void vendors(void **state)
@@ -602,6 +720,7 @@ int main(void)
 		cmocka_unit_test(options_change_the_payloads),
 		cmocka_unit_test(device_mode_has_one_message_per_device),
 		cmocka_unit_test(announcer_republishes_only_what_changed),
+		cmocka_unit_test(cleanup_removes_only_stale_configs_of_this_instance),
 		cmocka_unit_test(vendors),
 		cmocka_unit_test(health_keys),
 	};

@@ -11,6 +11,9 @@
 
 #include "guard.h"
 
+/* The guard's clock: the existing cases leave it at 0 (no time passes, only the fixed limit counts). */
+static uint64_t now_ms;
+
 static struct sm_number kwh(double v)
 {
 	/* three decimals, as DSMR prints kWh */
@@ -22,7 +25,7 @@ static double published(struct guard *g, const char *key, const char *unit, doub
 {
 	struct guard_result r;
 	struct sm_number n = kwh(v);
-	enum guard_verdict got = guard_check(g, "E0012345678", key, unit, &n, &r);
+	enum guard_verdict got = guard_check(g, now_ms, "E0012345678", key, unit, &n, &r);
 	if (got != want)
 		fail_msg("%s %.3f: verdict %s, expected %s", key, v, guard_verdict_name(got), guard_verdict_name(want));
 	assert_int_equal(r.verdict, got);
@@ -79,7 +82,7 @@ static void a_real_reset_is_accepted_after_confirmation(void **state)
 	assert_true(published(g, "energy_import_t1", "kWh", 0.002, GUARD_HELD) == 5000);
 	struct guard_result r;
 	struct sm_number n = kwh(0.003);
-	assert_int_equal(guard_check(g, "E0012345678", "energy_import_t1", "kWh", &n, &r), GUARD_CONFIRMED);
+	assert_int_equal(guard_check(g, now_ms, "E0012345678", "energy_import_t1", "kWh", &n, &r), GUARD_CONFIRMED);
 	assert_true(sm_number_to_double(&r.publish) == 0.003);
 	assert_true(sm_number_to_double(&r.last) == 5000);
 	assert_false(r.jump);
@@ -98,7 +101,7 @@ static void an_implausible_jump_is_held(void **state)
 	/* A corrupted digit: 1000 -> 9000 kWh between two frames. */
 	struct guard_result r;
 	struct sm_number n = kwh(9000);
-	assert_int_equal(guard_check(g, "E0012345678", "energy_import_total", "kWh", &n, &r), GUARD_HELD);
+	assert_int_equal(guard_check(g, now_ms, "E0012345678", "energy_import_total", "kWh", &n, &r), GUARD_HELD);
 	assert_true(r.jump);
 	assert_int_equal(r.pending, 1);
 	assert_true(sm_number_to_double(&r.publish) == 1000);
@@ -149,14 +152,14 @@ static void counters_are_per_meter_and_key(void **state)
 	struct guard *g = guard_new(NULL);
 	struct guard_result r;
 	struct sm_number a = kwh(100), b = kwh(5);
-	assert_int_equal(guard_check(g, "A", "energy_import_total", "kWh", &a, &r), GUARD_FIRST);
-	assert_int_equal(guard_check(g, "B", "energy_import_total", "kWh", &b, &r), GUARD_FIRST);
-	assert_int_equal(guard_check(g, "A", "energy_export_total", "kWh", &b, &r), GUARD_FIRST);
+	assert_int_equal(guard_check(g, now_ms, "A", "energy_import_total", "kWh", &a, &r), GUARD_FIRST);
+	assert_int_equal(guard_check(g, now_ms, "B", "energy_import_total", "kWh", &b, &r), GUARD_FIRST);
+	assert_int_equal(guard_check(g, now_ms, "A", "energy_export_total", "kWh", &b, &r), GUARD_FIRST);
 	/* "A\nx" must not collide with meter "A" + key prefix games */
-	assert_int_equal(guard_check(g, "A", "energy_import_total", "kWh", &b, &r), GUARD_HELD);
-	assert_int_equal(guard_check(g, "B", "energy_import_total", "kWh", &a, &r), GUARD_PASS);
+	assert_int_equal(guard_check(g, now_ms, "A", "energy_import_total", "kWh", &b, &r), GUARD_HELD);
+	assert_int_equal(guard_check(g, now_ms, "B", "energy_import_total", "kWh", &a, &r), GUARD_PASS);
 	guard_reset(g);
-	assert_int_equal(guard_check(g, "A", "energy_import_total", "kWh", &b, &r), GUARD_FIRST);
+	assert_int_equal(guard_check(g, now_ms, "A", "energy_import_total", "kWh", &b, &r), GUARD_FIRST);
 	guard_free(g);
 	guard_free(NULL);
 }
@@ -170,11 +173,42 @@ static void the_counter_table_is_capped(void **state)
 	char key[32];
 	for (unsigned i = 0; i < GUARD_MAX_COUNTERS; i++) {
 		snprintf(key, sizeof(key), "k%u", i);
-		assert_int_equal(guard_check(g, "m", key, "kWh", &n, &r), GUARD_FIRST);
+		assert_int_equal(guard_check(g, now_ms, "m", key, "kWh", &n, &r), GUARD_FIRST);
 	}
-	assert_int_equal(guard_check(g, "m", "one_too_many", "kWh", &n, &r), GUARD_UNTRACKED);
+	assert_int_equal(guard_check(g, now_ms, "m", "one_too_many", "kWh", &n, &r), GUARD_UNTRACKED);
 	assert_true(sm_number_to_double(&r.publish) == 1);
 	guard_free(g);
+}
+
+/* max_power_kw x elapsed time widens the limit: an hourly register list (Aidon/Kaifa list 3) moves by more
+ * than the fixed limit every hour and must not be held each time; the same step one second after the last
+ * frame is still a jump. */
+static void the_limit_grows_with_the_time_since_the_last_value(void **state)
+{
+	(void)state;
+	struct guard_config cfg = { .max_jump_kwh = 10, .max_power_kw = 200 };
+	struct guard *g = guard_new(&cfg);
+	now_ms = 1000;
+	published(g, "energy_import_total", "kWh", 1000, GUARD_FIRST);
+	now_ms += 3600u * 1000u; /* one hour: up to 200 kWh is plausible */
+	assert_true(published(g, "energy_import_total", "kWh", 1150, GUARD_PASS) == 1150);
+	now_ms += 1000; /* one second: max(10, 0.06) kWh */
+	assert_true(published(g, "energy_import_total", "kWh", 1165, GUARD_HELD) == 1150);
+	now_ms += 1000;
+	assert_true(published(g, "energy_import_total", "kWh", 1159, GUARD_PASS) == 1159); /* within 10 of 1150 */
+	/* a cable out for a day: the catch-up passes at once */
+	now_ms += 24u * 3600u * 1000u;
+	assert_true(published(g, "energy_import_total", "kWh", 2500, GUARD_PASS) == 2500);
+	/* rate only: without time passing any increase is a jump */
+	struct guard_config rate = { .max_power_kw = 200 };
+	struct guard *r = guard_new(&rate);
+	published(r, "energy_import_total", "kWh", 5, GUARD_FIRST);
+	published(r, "energy_import_total", "kWh", 6, GUARD_HELD);
+	now_ms += 60u * 1000u; /* 3.3 kWh in a minute */
+	published(r, "energy_import_total", "kWh", 8, GUARD_PASS);
+	guard_free(r);
+	guard_free(g);
+	now_ms = 0;
 }
 
 int main(void)
@@ -189,6 +223,7 @@ int main(void)
 		cmocka_unit_test(no_limit_means_only_decreases_are_held),
 		cmocka_unit_test(counters_are_per_meter_and_key),
 		cmocka_unit_test(the_counter_table_is_capped),
+		cmocka_unit_test(the_limit_grows_with_the_time_since_the_last_value),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

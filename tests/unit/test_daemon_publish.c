@@ -61,7 +61,7 @@ static struct fixture *make(const char *conf)
 	assert_int_equal(config_init(&fx->cfg), 0);
 	if (config_parse_buffer(&fx->cfg, "t", text, strlen(text), &diag) < 0)
 		fail_msg("%s", diag.error);
-	struct publish_sink sink = { fake_connected, fake_publish, &fx->fake };
+	struct publish_sink sink = { .connected = fake_connected, .publish = fake_publish, .ctx = &fx->fake };
 	fx->pub = publisher_new(fx->loop, &fx->cfg, &sink);
 	assert_non_null(fx->pub);
 	return fx;
