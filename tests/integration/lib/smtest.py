@@ -376,8 +376,9 @@ def _vstr(s):
     return b"\x0a" + bytes([len(s)]) + s.encode()
 
 
-def aidon_push(power_w=1234, volt_dv=2301, amp_da=57, meter="7359992890941742"):
-    """An Aidon-style list: array of {OBIS, value[, scaler_unit]} structures in a data-notification."""
+def aidon_push(power_w=1234, volt_dv=2301, amp_da=57, meter="7359992890941742", energy_wh=None):
+    """An Aidon-style list: array of {OBIS, value[, scaler_unit]} structures in a data-notification
+    (with energy_wh: 1-0:1.8.0 as a double-long-unsigned in Wh, like list 3)."""
     items = [
         b"\x02\x02" + _obis([1, 1, 0, 2, 129, 255]) + _vstr("AIDON_V0001"),
         b"\x02\x02" + _obis([0, 0, 96, 1, 0, 255]) + _vstr(meter),
@@ -385,5 +386,8 @@ def aidon_push(power_w=1234, volt_dv=2301, amp_da=57, meter="7359992890941742"):
         b"\x02\x03" + _obis([1, 0, 32, 7, 0, 255]) + b"\x12" + volt_dv.to_bytes(2, "big") + b"\x02\x02\x0f\xff\x16\x23",
         b"\x02\x03" + _obis([1, 0, 31, 7, 0, 255]) + b"\x10" + amp_da.to_bytes(2, "big", signed=True) + b"\x02\x02\x0f\xff\x16\x21",
     ]
+    if energy_wh is not None:
+        items.append(b"\x02\x03" + _obis([1, 0, 1, 8, 0, 255]) + b"\x06" + energy_wh.to_bytes(4, "big") +
+                     b"\x02\x02\x0f\x00\x16\x1e")
     apdu = b"\x0f\x40\x00\x00\x00\x00" + b"\x01" + bytes([len(items)]) + b"".join(items)
     return hdlc_frame(b"\xe6\xe7\x00" + apdu)
