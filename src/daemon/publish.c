@@ -306,6 +306,15 @@ static void ha_configure(struct publisher *p, const struct config *cfg)
 	p->reactive_energy_class = cfg->reactive_energy_class;
 	p->expire_cfg = cfg->expire_after;
 	p->stale_after = cfg->stale_after;
+	if (p->collect == COLLECT_RUNNING && strcmp(p->collect_prefix, cfg->discovery_prefix) != 0) {
+		/* a window open on the old prefix: close it (its filters would stay subscribed) */
+		const char *f[2];
+		discovery_cleanup_filters(p->disc, f);
+		p->sink.unsubscribe(p->sink.ctx, f[0]);
+		p->sink.unsubscribe(p->sink.ctx, f[1]);
+		loop_timer_disarm(p->collect_timer);
+		discovery_batch_free(&p->held);
+	}
 	ha_reoptions(p, cfg->discovery_prefix);
 	if (strcmp(p->collect_prefix, cfg->discovery_prefix) != 0) {
 		/* another prefix holds other retained configs: look there */
@@ -317,7 +326,7 @@ static void ha_configure(struct publisher *p, const struct config *cfg)
 		collect_start(p);
 	}
 	struct guard_config gc = { .max_jump_kwh = cfg->max_energy_jump_kwh, .max_power_kw = cfg->max_power_kw };
-	if (!p->guard || memcmp(&gc, &p->guard_cfg, sizeof(gc)) != 0) {
+	if (!p->guard || gc.max_jump_kwh != p->guard_cfg.max_jump_kwh || gc.max_power_kw != p->guard_cfg.max_power_kw) {
 		guard_free(p->guard);
 		p->guard = guard_new(&gc);
 		p->guard_cfg = gc;
