@@ -63,6 +63,7 @@ struct publisher {
 	struct qmsg latest_obis, latest_state; /* qos 0 / queue_size 0 */
 	bool drop_logged;
 	bool was_away;
+	bool ever_connected;
 	uint64_t away_dropped;
 
 	struct publisher_stats stats;
@@ -771,11 +772,13 @@ static void flush_kept(struct publisher *p)
 		sent++;
 	}
 	if (p->was_away && (sent || p->away_dropped)) {
+		/* Before the first connection the broker was not "away": say what really happened. */
+		const char *when = p->ever_connected ? "while the broker was away" : "before the broker connection";
 		if (p->away_dropped)
-			log_notice("mqtt: delivered %llu messages kept while the broker was away (%llu oldest dropped)",
-			           (unsigned long long)sent, (unsigned long long)p->away_dropped);
+			log_notice("mqtt: delivered %llu messages kept %s (%llu oldest dropped)", (unsigned long long)sent,
+			           when, (unsigned long long)p->away_dropped);
 		else
-			log_info("mqtt: delivered %llu messages kept while the broker was away", (unsigned long long)sent);
+			log_info("mqtt: delivered %llu messages kept %s", (unsigned long long)sent, when);
 	}
 	if (p->ring_len == 0 && !p->latest_obis.topic && !p->latest_state.topic) {
 		p->was_away = false;
@@ -795,6 +798,7 @@ void publisher_connected(struct publisher *p)
 	ha_send_all(p); /* the broker may have lost the retained configs (§4.1: re-send on every connect) */
 	publish_availability(p);
 	flush_kept(p);
+	p->ever_connected = true;
 }
 
 void publisher_source_down(struct publisher *p)
