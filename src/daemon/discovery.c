@@ -270,7 +270,10 @@ static struct device *sub_device(struct scene *s, const struct sm_telegram *t, u
 		copy_text(d->name, sizeof(d->name), m->device_name);
 	else
 		snprintf(d->name, sizeof(d->name), "%s %u", m->device_name, ch);
-	snprintf(d->model, sizeof(d->model), "M-Bus %s (channel %u)", m->name, ch);
+	if (m->device_class)
+		snprintf(d->model, sizeof(d->model), "M-Bus %s (channel %u)", m->name, ch);
+	else
+		snprintf(d->model, sizeof(d->model), "M-Bus device (channel %u)", ch); /* medium unknown */
 	copy_text(d->manufacturer, sizeof(d->manufacturer), s->dev[0].manufacturer);
 	return d;
 }

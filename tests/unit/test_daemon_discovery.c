@@ -3,7 +3,8 @@
  * follow HOME_ASSISTANT.md §3.1 (typed in below, independent of discovery.c's own table), the device
  * and origin blocks hold only keys HA allows, sub-meters are devices via the meter, value_templates name
  * keys the state object really has, and the announcer republishes only what changed. Telegrams are
- * built here (a DSMR 5 meter with gas and water, and a DLMS push list), never copied from the corpus. */
+ * built here (a DSMR 5 meter with gas and water, and a DLMS push list), never copied from the corpus;
+ * one more test runs the same checks on every real meter of ../shared/corpus when it is there. */
 #include <regex.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,6 +16,7 @@
 
 #include <cmocka.h>
 
+#include "corpus.h"
 #include "discovery.h"
 #include "smartmeter/obis.h"
 #include "state.h"
@@ -681,6 +683,47 @@ static void cleanup_removes_only_stale_configs_of_this_instance(void **state)
 	discovery_batch_free(&dev);
 }
 
+/* Every telegram of every real meter in the corpus: each config passes check_batch() against the state
+ * the daemon would publish for it. */
+struct corpus_sweep {
+	const char *name;
+	size_t telegrams, configs;
+};
+
+static void sweep_telegram(void *ctx, const struct sm_telegram *t)
+{
+	struct corpus_sweep *cs = ctx;
+	struct discovery_batch out = { 0 };
+	if (discovery_build(&opts, "meter1", t, &out) < 0)
+		fail_msg("%s: discovery_build failed", cs->name);
+	json_object *st = state_of(t);
+	check_batch(&out, st);
+	json_object_put(st);
+	cs->telegrams++;
+	cs->configs += out.n;
+	discovery_batch_free(&out);
+}
+
+static void every_corpus_meter_gets_valid_configs(void **state)
+{
+	(void)state;
+	struct corpus_case *cases = NULL;
+	struct corpus_sweep total = { "corpus", 0, 0 };
+	if (!corpus_dir())
+		skip(); /* reported as skipped, not passed */
+	size_t n = corpus_load(NULL, &cases);
+	assert_true(n > 0);
+	for (size_t i = 0; i < n; i++) {
+		struct corpus_sweep cs = { cases[i].name, 0, 0 };
+		corpus_each_telegram(&cases[i], sweep_telegram, &cs);
+		total.telegrams += cs.telegrams;
+		total.configs += cs.configs;
+	}
+	print_message("%zu cases, %zu telegrams, %zu configs checked\n", n, total.telegrams, total.configs);
+	assert_true(total.telegrams >= n / 2); /* negative cases decode nothing; most decode something */
+	corpus_free(cases, n);
+}
+
 static void vendors(void **state)
 {
 	(void)state;
@@ -721,6 +764,7 @@ int main(void)
 		cmocka_unit_test(device_mode_has_one_message_per_device),
 		cmocka_unit_test(announcer_republishes_only_what_changed),
 		cmocka_unit_test(cleanup_removes_only_stale_configs_of_this_instance),
+		cmocka_unit_test(every_corpus_meter_gets_valid_configs),
 		cmocka_unit_test(vendors),
 		cmocka_unit_test(health_keys),
 	};

@@ -184,6 +184,39 @@ void corpus_decode_bytewise(const struct corpus_case *c, struct corpus_result *r
 	decode_chunked(c, false, 1, res);
 }
 
+struct each {
+	void (*fn)(void *ctx, const struct sm_telegram *t);
+	void *ctx;
+	size_t n;
+};
+
+static void each_telegram(void *ctx, const struct sm_telegram *t)
+{
+	struct each *e = ctx;
+	e->n++;
+	e->fn(e->ctx, t);
+}
+
+static void ignore_event(void *ctx, const struct sm_event *ev)
+{
+	(void)ctx;
+	(void)ev;
+}
+
+size_t corpus_each_telegram(const struct corpus_case *c, void (*fn)(void *ctx, const struct sm_telegram *t),
+                            void *ctx)
+{
+	struct sm_decoder_config cfg;
+	struct each e = { fn, ctx, 0 };
+	config_from_case(c, false, &cfg);
+	struct sm_decoder *dec = sm_decoder_new(&cfg, each_telegram, ignore_event, &e, NULL);
+	assert_non_null(dec);
+	sm_decoder_feed(dec, c->frame, c->len);
+	sm_decoder_flush(dec);
+	sm_decoder_free(dec);
+	return e.n;
+}
+
 void corpus_result_free(struct corpus_result *res)
 {
 	json_object_put(res->telegrams);

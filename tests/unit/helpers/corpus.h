@@ -39,6 +39,10 @@ void corpus_decode(const struct corpus_case *c, bool crc_optional, struct corpus
 /* Same bytes fed one at a time: must give the same JSON. */
 void corpus_decode_bytewise(const struct corpus_case *c, struct corpus_result *res);
 void corpus_result_free(struct corpus_result *res);
+/* Decodes the case's frame.bin (keys from case.json) and hands every telegram to fn, for tests of what
+ * is built from telegrams (the daemon's discovery and state). Returns the number of telegrams. */
+size_t corpus_each_telegram(const struct corpus_case *c, void (*fn)(void *ctx, const struct sm_telegram *t),
+                            void *ctx);
 
 /* Compares an "expect" object with decoded values. Returns true when every expected entry matches;
  * otherwise writes the first mismatches to why. */
