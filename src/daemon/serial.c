@@ -100,6 +100,8 @@ static void io_ready(void *ctx, uint32_t events);
 
 static bool parity_of(enum serial_format f, int *bits, enum sp_parity *parity, int *stop, tcflag_t *cflag)
 {
+	/* 8N1 also for a value outside the enum, so no caller ever reads an unset output */
+	*bits = 8, *parity = SP_PARITY_NONE, *stop = 1, *cflag = CS8;
 	switch (f) {
 	case FORMAT_AUTO:
 	case FORMAT_8N1: *bits = 8, *parity = SP_PARITY_NONE, *stop = 1, *cflag = CS8; return true;
