@@ -1,5 +1,5 @@
 /* bench_daemon_discovery.c — the daemon's Home Assistant work per telegram, on the DSMR 5 telegram of
- * bench_dsmr.c: the state object (state.c), the announcer's check for an unchanged layout (what every
+ * bench_dsmr5.h: the state object (state.c), the announcer's check for an unchanged layout (what every
  * telegram pays once the configs are out) and a full build of every config (first telegram, HA birth).
  * Not a test: numbers go into notes, nothing is asserted. Usage: bench_daemon_discovery [seconds] */
 #include <stdio.h>
@@ -8,23 +8,10 @@
 #include <time.h>
 
 #include "discovery.h"
+#include "bench_dsmr5.h"
 #include "internal.h"
 #include "smartmeter/decoder.h"
 #include "state.h"
-
-static const char BODY[] =
-	"/ISk5\\2MT382-1000\r\n\r\n"
-	"1-3:0.2.8(50)\r\n0-0:1.0.0(170102192002W)\r\n0-0:96.1.1(4B384547303034303436333935353037)\r\n"
-	"1-0:1.8.1(000004.426*kWh)\r\n1-0:1.8.2(000002.399*kWh)\r\n1-0:2.8.1(000002.444*kWh)\r\n"
-	"1-0:2.8.2(000000.000*kWh)\r\n0-0:96.14.0(0002)\r\n1-0:1.7.0(00.244*kW)\r\n1-0:2.7.0(00.000*kW)\r\n"
-	"0-0:96.7.21(00013)\r\n0-0:96.7.9(00000)\r\n1-0:99.97.0(1)(0-0:96.7.19)(101208152415W)(0000000240*s)\r\n"
-	"1-0:32.32.0(00000)\r\n1-0:52.32.0(00000)\r\n1-0:72.32.0(00000)\r\n1-0:32.36.0(00000)\r\n"
-	"1-0:52.36.0(00000)\r\n1-0:72.36.0(00000)\r\n0-0:96.13.0()\r\n1-0:32.7.0(0230.0*V)\r\n"
-	"1-0:52.7.0(0230.0*V)\r\n1-0:72.7.0(0229.0*V)\r\n1-0:31.7.0(0.48*A)\r\n1-0:51.7.0(0.44*A)\r\n"
-	"1-0:71.7.0(0.86*A)\r\n1-0:21.7.0(00.070*kW)\r\n1-0:41.7.0(00.032*kW)\r\n1-0:61.7.0(00.142*kW)\r\n"
-	"1-0:22.7.0(00.000*kW)\r\n1-0:42.7.0(00.000*kW)\r\n1-0:62.7.0(00.000*kW)\r\n0-1:24.1.0(003)\r\n"
-	"0-1:96.1.0(3232323241424344313233343536373839)\r\n0-1:24.2.1(170102161005W)(00000.107*m3)\r\n"
-	"0-2:24.1.0(003)\r\n0-2:96.1.0()\r\n!";
 
 static double seconds = 1.0;
 
@@ -84,12 +71,10 @@ int main(int argc, char **argv)
 {
 	int rc = 0;
 	char tg[2048];
-	size_t n = strlen(BODY);
 
 	if (argc > 1)
 		seconds = atof(argv[1]);
-	memcpy(tg, BODY, n);
-	n += (size_t)snprintf(tg + n, sizeof(tg) - n, "%04X\r\n", sm_crc16_arc((const uint8_t *)BODY, strlen(BODY)));
+	size_t n = bench_dsmr5(tg, sizeof(tg));
 	struct sm_decoder *dec = sm_decoder_new(NULL, on_telegram, NULL, &rc, NULL);
 	if (!dec)
 		return 1;

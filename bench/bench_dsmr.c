@@ -7,22 +7,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_dsmr5.h"
 #include "internal.h"
 #include "smartmeter/decoder.h"
-
-static const char BODY[] =
-	"/ISk5\\2MT382-1000\r\n\r\n"
-	"1-3:0.2.8(50)\r\n0-0:1.0.0(170102192002W)\r\n0-0:96.1.1(4B384547303034303436333935353037)\r\n"
-	"1-0:1.8.1(000004.426*kWh)\r\n1-0:1.8.2(000002.399*kWh)\r\n1-0:2.8.1(000002.444*kWh)\r\n"
-	"1-0:2.8.2(000000.000*kWh)\r\n0-0:96.14.0(0002)\r\n1-0:1.7.0(00.244*kW)\r\n1-0:2.7.0(00.000*kW)\r\n"
-	"0-0:96.7.21(00013)\r\n0-0:96.7.9(00000)\r\n1-0:99.97.0(1)(0-0:96.7.19)(101208152415W)(0000000240*s)\r\n"
-	"1-0:32.32.0(00000)\r\n1-0:52.32.0(00000)\r\n1-0:72.32.0(00000)\r\n1-0:32.36.0(00000)\r\n"
-	"1-0:52.36.0(00000)\r\n1-0:72.36.0(00000)\r\n0-0:96.13.0()\r\n1-0:32.7.0(0230.0*V)\r\n"
-	"1-0:52.7.0(0230.0*V)\r\n1-0:72.7.0(0229.0*V)\r\n1-0:31.7.0(0.48*A)\r\n1-0:51.7.0(0.44*A)\r\n"
-	"1-0:71.7.0(0.86*A)\r\n1-0:21.7.0(00.070*kW)\r\n1-0:41.7.0(00.032*kW)\r\n1-0:61.7.0(00.142*kW)\r\n"
-	"1-0:22.7.0(00.000*kW)\r\n1-0:42.7.0(00.000*kW)\r\n1-0:62.7.0(00.000*kW)\r\n0-1:24.1.0(003)\r\n"
-	"0-1:96.1.0(3232323241424344313233343536373839)\r\n0-1:24.2.1(170102161005W)(00000.107*m3)\r\n"
-	"0-2:24.1.0(003)\r\n0-2:96.1.0()\r\n!";
 
 static unsigned long decoded;
 
@@ -44,9 +31,7 @@ int main(int argc, char **argv)
 {
 	double seconds = argc > 1 ? atof(argv[1]) : 3.0;
 	char tg[2048];
-	size_t n = strlen(BODY);
-	memcpy(tg, BODY, n);
-	n += (size_t)snprintf(tg + n, sizeof(tg) - n, "%04X\r\n", sm_crc16_arc((const uint8_t *)BODY, strlen(BODY)));
+	size_t n = bench_dsmr5(tg, sizeof(tg));
 
 	struct sm_decoder *dec = sm_decoder_new(NULL, on_telegram, NULL, NULL, NULL);
 	if (!dec)
