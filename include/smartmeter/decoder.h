@@ -95,6 +95,9 @@ void sm_decoder_stats(const struct sm_decoder *dec, struct sm_stats *ret_stats);
 /* NULL is accepted. Wipes key material. */
 void sm_decoder_free(struct sm_decoder *dec);
 
+/* Value of one hex digit (0-9, a-f, A-F), or -1. */
+int sm_hex_digit(int c);
+
 /* Parse 32 hex digits (whitespace/colons not allowed) into a key. Returns SM_OK or SM_E_INVAL. */
 enum sm_err sm_key_parse(const char *hex, uint8_t ret_key[SM_KEY_LEN]);
 

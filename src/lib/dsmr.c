@@ -20,16 +20,7 @@
 
 static bool is_hex(uint8_t c)
 {
-	return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F') || (c >= 'a' && c <= 'f');
-}
-
-static int hexval(uint8_t c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return c - 'A' + 10;
+	return sm_hex_digit(c) >= 0;
 }
 
 static bool is_alpha(uint8_t c)
@@ -255,7 +246,7 @@ static void set_text(struct sm_builder *b, struct sm_reading *r, struct span s, 
 			hex = is_hex(s.p[i]);
 		if (hex) {
 			for (size_t i = 0; i < s.n / 2; i++)
-				tmp[i] = (uint8_t)(hexval(s.p[2 * i]) << 4 | hexval(s.p[2 * i + 1]));
+				tmp[i] = (uint8_t)(sm_hex_digit(s.p[2 * i]) << 4 | sm_hex_digit(s.p[2 * i + 1]));
 			if (printable(tmp, s.n / 2)) {
 				v->u.text.str = sm_builder_strdup(b, tmp, s.n / 2);
 				v->u.text.len = v->u.text.str ? s.n / 2 : 0;
@@ -587,7 +578,7 @@ void sm_dsmr_telegram(struct sm_decoder *dec, const uint8_t *tg, size_t len, con
 	size_t nd = 0;
 	unsigned sent = 0;
 	while (bang + 1 + nd < len && nd < 4 && is_hex(tg[bang + 1 + nd])) {
-		sent = sent << 4 | (unsigned)hexval(tg[bang + 1 + nd]);
+		sent = sent << 4 | (unsigned)sm_hex_digit(tg[bang + 1 + nd]);
 		nd++;
 	}
 	bool crc_ok = true;

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "smartmeter/decoder.h"
 #include "smartmeter/obis.h"
 
 /* How B must look for an entry to match. */
@@ -499,17 +500,6 @@ static bool printable(const char *s, size_t len)
 	return true;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* DSMR sends ids and messages as hex of ASCII (§1.6 "Sn (hex)"). Decode only when every pair is hex
  * and the result is printable ASCII, so a DLMS id that is plain digits stays as sent. */
 static bool set_hextext(struct sm_obis_state *st, const char *s, size_t len)
@@ -520,7 +510,7 @@ static bool set_hextext(struct sm_obis_state *st, const char *s, size_t len)
 	if (len < 2 || len % 2 != 0)
 		return false;
 	for (size_t i = 0; i + 1 < len; i += 2) {
-		int hi = hexval(s[i]), lo = hexval(s[i + 1]);
+		int hi = sm_hex_digit((unsigned char)s[i]), lo = sm_hex_digit((unsigned char)s[i + 1]);
 		if (hi < 0 || lo < 0)
 			return false;
 		unsigned char c = (unsigned char)(hi << 4 | lo);

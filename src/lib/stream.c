@@ -27,7 +27,7 @@ const char *sm_version(void)
 	return SMARTMETER_VERSION;
 }
 
-static int hexval(int c)
+int sm_hex_digit(int c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -44,7 +44,7 @@ enum sm_err sm_key_parse(const char *hex, uint8_t ret_key[SM_KEY_LEN])
 	if (!hex || strlen(hex) != 2 * SM_KEY_LEN)
 		return SM_E_INVAL;
 	for (size_t i = 0; i < SM_KEY_LEN; i++) {
-		int hi = hexval((unsigned char)hex[2 * i]), lo = hexval((unsigned char)hex[2 * i + 1]);
+		int hi = sm_hex_digit((unsigned char)hex[2 * i]), lo = sm_hex_digit((unsigned char)hex[2 * i + 1]);
 		if (hi < 0 || lo < 0)
 			return SM_E_INVAL;
 		k[i] = (uint8_t)(hi << 4 | lo);

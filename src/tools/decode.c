@@ -73,24 +73,13 @@ struct hexstate {
 	unsigned long long pos;
 };
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Converts in place; returns the number of bytes or -1 on a character that is not hex. */
 static long hex_convert(struct hexstate *h, unsigned char *buf, size_t n)
 {
 	size_t o = 0;
 	for (size_t i = 0; i < n; i++, h->pos++) {
 		int c = buf[i];
-		int v = hexval(c);
+		int v = sm_hex_digit(c);
 		if ((c == 'x' || c == 'X') && h->hi == 0 && h->zero_start) {
 			h->hi = -1;
 			h->zero_start = false;

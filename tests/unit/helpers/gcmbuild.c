@@ -6,6 +6,7 @@
 #include <gcrypt.h>
 
 #include "gcmbuild.h"
+#include "smartmeter/decoder.h"
 
 #define GCM_TAGLEN 12u
 
@@ -19,17 +20,6 @@ void gcm_init(void)
 	gcry_control(GCRYCTL_INITIALIZATION_FINISHED, 0);
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 size_t gcm_hex(const char *hex, uint8_t *out, size_t outsz)
 {
 	size_t n = 0;
@@ -37,7 +27,7 @@ size_t gcm_hex(const char *hex, uint8_t *out, size_t outsz)
 	for (; *hex; hex++) {
 		if (*hex == ' ' || *hex == '\n' || *hex == '\t')
 			continue;
-		int v = hexval((unsigned char)*hex);
+		int v = sm_hex_digit((unsigned char)*hex);
 		if (v < 0)
 			return 0;
 		if (hi < 0) {
