@@ -73,14 +73,15 @@ void sm_reasm_drop(struct sm_decoder *dec, struct sm_reasm *r, enum sm_err err, 
 	sm_reasm_reset(r);
 }
 
-void sm_dlms_frame(struct sm_decoder *dec, enum sm_framing framing, const uint8_t *frame, size_t len, uint64_t offset)
+void sm_dlms_frame(struct sm_decoder *dec, enum sm_framing framing, const uint8_t *frame, size_t len, uint64_t offset,
+                   bool checked)
 {
 	switch (framing) {
 	case SM_FRAMING_HDLC:
-		sm_hdlc_frame(dec, frame, len, offset);
+		sm_hdlc_frame(dec, frame, len, offset, checked);
 		return;
 	case SM_FRAMING_MBUS:
-		sm_mbus_frame(dec, frame, len, offset);
+		sm_mbus_frame(dec, frame, len, offset, checked);
 		return;
 	case SM_FRAMING_RAW: {
 		struct sm_origin org = {SM_FRAMING_RAW, offset, len};

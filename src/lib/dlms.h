@@ -52,8 +52,8 @@ void sm_reasm_drop(struct sm_decoder *dec, struct sm_reasm *r, enum sm_err err, 
 
 /* hdlc.c / mbus.c: take one frame that their scanner accepted (checks are re-done here so that a
  * failure can be reported with the numbers). `offset` is the frame's stream offset. */
-void sm_hdlc_frame(struct sm_decoder *dec, const uint8_t *frame, size_t len, uint64_t offset);
-void sm_mbus_frame(struct sm_decoder *dec, const uint8_t *frame, size_t len, uint64_t offset);
+void sm_hdlc_frame(struct sm_decoder *dec, const uint8_t *frame, size_t len, uint64_t offset, bool checked);
+void sm_mbus_frame(struct sm_decoder *dec, const uint8_t *frame, size_t len, uint64_t offset, bool checked);
 
 /* apdu.c: the payload of one link-layer frame (or one bare APDU): strips the LLC header, collects
  * general-block-transfer blocks, and dispatches every complete APDU. */

@@ -10,9 +10,10 @@
  * flag (length + 1 bytes) and leaves the flag in the stream: it is the opening flag of the next frame,
  * or, followed by another 7E or at the end of input, a lone flag that is consumed silently as a
  * one-byte "frame" (sm_hdlc_frame ignores it).
- * A frame whose header (HCS) holds but whose FCS does not is also handed on as SM_SCAN_FRAME, so that
- * sm_hdlc_frame re-checks it and reports the mismatch with both values (the stream's SM_SCAN_BAD path
- * can only name the error class); SM_SCAN_BAD is kept for frames cut short. */
+ * A frame whose header (HCS) holds but whose FCS does not is also handed on as SM_SCAN_FRAME with
+ * *ret_err = SM_E_FCS, so that sm_hdlc_frame reports the mismatch with both values (the stream's
+ * SM_SCAN_BAD path can only name the error class); SM_SCAN_BAD is kept for frames cut short. A good
+ * frame's CRC is computed once, here. */
 #include <stdio.h>
 
 #include "dlms.h"
@@ -153,6 +154,7 @@ enum sm_scan sm_hdlc_scan(const uint8_t *buf, size_t len, bool eof, size_t *ret_
 	}
 	/* A damaged frame: hand it on whole so that sm_hdlc_frame reports the mismatch with its numbers. */
 	*ret_len = n;
+	*ret_err = SM_E_FCS;
 	return SM_SCAN_FRAME;
 }
 
@@ -168,7 +170,7 @@ static bool starts_message(const uint8_t *info, size_t n)
 	return llc && n > llc && is_apdu_tag(info[llc]);
 }
 
-void sm_hdlc_frame(struct sm_decoder *dec, const uint8_t *frame, size_t len, uint64_t offset)
+void sm_hdlc_frame(struct sm_decoder *dec, const uint8_t *frame, size_t len, uint64_t offset, bool checked)
 {
 	struct sm_reasm *r = &dec->dlms->hdlc;
 	struct hdlc_header h;
@@ -181,7 +183,8 @@ void sm_hdlc_frame(struct sm_decoder *dec, const uint8_t *frame, size_t len, uin
 		sm_emit_event(dec, SM_EVENT_ERROR, SM_E_HCS, &org, frame, len, "HDLC header check failed");
 		return;
 	}
-	uint16_t said = le16(frame + h.flen - 1), computed = sm_crc16_x25(frame + 1, h.flen - 2);
+	/* The scanner already ran the CRC over a good frame: only a damaged one needs it again, for the message. */
+	uint16_t said = le16(frame + h.flen - 1), computed = checked ? said : sm_crc16_x25(frame + 1, h.flen - 2);
 	if (said != computed && dec->cfg.dsmr_crc_optional) {
 		/* The user turned checksum checking off (crc_check = no): the header's HCS still held. */
 		sm_emit_event(dec, SM_EVENT_WARNING, SM_E_FCS, &org, frame, len,

@@ -109,8 +109,10 @@ void sm_dlms_free(struct sm_dlms *d);
 enum sm_scan sm_hdlc_scan(const uint8_t *buf, size_t len, bool eof, size_t *ret_len, enum sm_err *ret_err);
 enum sm_scan sm_mbus_scan(const uint8_t *buf, size_t len, bool eof, size_t *ret_len, enum sm_err *ret_err);
 enum sm_scan sm_rawapdu_scan(const uint8_t *buf, size_t len, bool eof, size_t *ret_len, enum sm_err *ret_err);
-/* A checked frame of the given framing: reassemble, unwrap, decode, emit. */
-void sm_dlms_frame(struct sm_decoder *dec, enum sm_framing framing, const uint8_t *frame, size_t len, uint64_t offset);
+/* A frame of the given framing: reassemble, unwrap, decode, emit. checked: the scanner verified its FCS /
+ * checksum (a damaged frame is handed on with *ret_err set, so that the handler reports the values). */
+void sm_dlms_frame(struct sm_decoder *dec, enum sm_framing framing, const uint8_t *frame, size_t len, uint64_t offset,
+                   bool checked);
 /* Idle / end of input: drop unfinished multi-frame messages with an SM_E_INCOMPLETE error. */
 void sm_dlms_flush(struct sm_decoder *dec);
 

@@ -62,6 +62,7 @@ static enum sm_scan broken(const uint8_t *buf, size_t len, size_t n, size_t *ret
 		return SM_SCAN_BAD;
 	}
 	*ret_len = n;
+	*ret_err = SM_E_CHECKSUM;
 	return SM_SCAN_FRAME;
 }
 
@@ -105,7 +106,7 @@ static bool is_apdu_start(uint8_t b)
 	return b == 0x0F || b == 0xDB || b == 0xDC || b == 0xE0 || b == 0xE6;
 }
 
-void sm_mbus_frame(struct sm_decoder *dec, const uint8_t *frame, size_t len, uint64_t offset)
+void sm_mbus_frame(struct sm_decoder *dec, const uint8_t *frame, size_t len, uint64_t offset, bool checked)
 {
 	struct sm_reasm *r = &dec->dlms->mbus;
 	struct sm_origin org = {SM_FRAMING_MBUS, offset, len};
@@ -116,7 +117,7 @@ void sm_mbus_frame(struct sm_decoder *dec, const uint8_t *frame, size_t len, uin
 		return;
 	}
 	size_t l = len - SM_MBUS_OVERHEAD;
-	uint8_t said = frame[4 + l], computed = sm_sum8(frame + 4, l);
+	uint8_t said = frame[4 + l], computed = checked ? said : sm_sum8(frame + 4, l);
 	if (said != computed && frame[5 + l] == SM_MBUS_STOP && dec->cfg.dsmr_crc_optional) {
 		/* The user turned checksum checking off (crc_check = no). */
 		sm_emit_event(dec, SM_EVENT_WARNING, SM_E_CHECKSUM, &org, frame, len,

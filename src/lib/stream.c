@@ -301,7 +301,7 @@ static void process(struct sm_decoder *dec, bool eof)
 			if (f == SM_FRAMING_DSMR)
 				handle_dsmr(dec, n);
 			else
-				sm_dlms_frame(dec, f, dec->buf, n, dec->buf_offset);
+				sm_dlms_frame(dec, f, dec->buf, n, dec->buf_offset, err == SM_OK);
 			consume(dec, n);
 			break;
 		case SM_SCAN_BAD: {
