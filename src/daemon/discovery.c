@@ -501,32 +501,14 @@ static void entity_keys(json_object *j, const struct scene *s, const struct enti
 		json_object_object_add(j, "expire_after", json_object_new_int64(e->expire));
 }
 
+static int batch_add(struct discovery_batch *out, const char *topic, const char *payload, size_t len);
+
 static int emit(struct discovery_batch *out, const char *topic, json_object *j)
 {
 	if (!j)
 		return -1;
 	const char *p = json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-	int rc = -1;
-	if (out->n == out->cap) {
-		size_t cap = out->cap ? out->cap * 2 : 64;
-		struct discovery_msg *n = realloc(out->msgs, cap * sizeof(*n));
-		if (!n)
-			goto done;
-		out->msgs = n;
-		out->cap = cap;
-	}
-	struct discovery_msg *m = &out->msgs[out->n];
-	m->topic = strdup(topic);
-	m->payload = p ? strdup(p) : NULL;
-	if (!m->topic || !m->payload) {
-		free(m->topic);
-		free(m->payload);
-		goto done;
-	}
-	m->len = strlen(m->payload);
-	out->n++;
-	rc = 0;
-done:
+	int rc = p ? batch_add(out, topic, p, strlen(p)) : -1;
 	json_object_put(j);
 	return rc;
 }
@@ -675,8 +657,6 @@ static void drop_options(struct discovery *d)
 		*owned[i] = NULL;
 	}
 }
-
-static int batch_add(struct discovery_batch *out, const char *topic, const char *payload, size_t len);
 
 static void drop_collected(struct discovery *d)
 {
