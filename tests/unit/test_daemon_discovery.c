@@ -1,6 +1,6 @@
 /* test_daemon_discovery.c — Home Assistant discovery payloads: every config is a valid JSON object on a
  * topic HA accepts, unique_ids are unique and end in the OBIS slug, device_class / unit / state_class
- * follow HOME_ASSISTANT.md §3.1 (typed in below, independent of discovery.c's own table), the device
+ * follow HOME_ASSISTANT.md §3.1 (the test table in helpers/harules.c, independent of discovery.c's own), the device
  * and origin blocks hold only keys HA allows, sub-meters are devices via the meter, value_templates name
  * keys the state object really has, and the announcer republishes only what changed. Telegrams are
  * built here (a DSMR 5 meter with gas and water, and a DLMS push list), never copied from the corpus;
@@ -18,46 +18,15 @@
 
 #include "corpus.h"
 #include "discovery.h"
+#include "harules.h"
 #include "smartmeter/obis.h"
 #include "state.h"
 
-/* ---- HOME_ASSISTANT.md §3.1 ---- */
-static const struct {
-	const char *dc;
-	const char *units[16]; /* "" = no unit */
-	const char *sc[5];
-} rules[] = {
-	{ "energy", { "J", "kJ", "MJ", "GJ", "mWh", "Wh", "kWh", "MWh", "GWh", "TWh", "cal", "kcal", "Mcal", "Gcal" },
-	  { "total", "total_increasing" } },
-	{ "power", { "mW", "W", "kW", "MW", "GW", "TW" }, { "measurement" } },
-	{ "apparent_power", { "mVA", "VA", "kVA" }, { "measurement" } },
-	{ "reactive_power", { "mvar", "var", "kvar" }, { "measurement" } },
-	{ "reactive_energy", { "varh", "kvarh" }, { "total", "total_increasing" } },
-	{ "voltage", { "V", "mV", "\xce\xbcV", "kV", "MV" }, { "measurement" } },
-	{ "current", { "A", "mA", "\xce\xbc" "A" }, { "measurement" } },
-	{ "frequency", { "mHz", "Hz", "kHz", "MHz", "GHz" }, { "measurement" } },
-	{ "power_factor", { "%", "" }, { "measurement" } },
-	{ "gas", { "L", "m\xc2\xb3", "ft\xc2\xb3", "CCF", "MCF" }, { "total", "total_increasing" } },
-	{ "water", { "L", "gal", "m\xc2\xb3", "ft\xc2\xb3", "CCF", "MCF" }, { "total", "total_increasing" } },
-	{ "duration", { "d", "h", "min", "s", "ms", "\xce\xbcs" },
-	  { "measurement", "measurement_angle", "total", "total_increasing" } },
-	{ "timestamp", { "" }, { NULL } },
-	{ "enum", { "" }, { NULL } },
-};
-static const char *const binary_classes[] = { "power", "plug", "running", NULL };
 /* §2.3 / §2.4: strict blocks — any other key rejects the entity. */
 static const char *const device_keys[] = { "identifiers", "connections", "name", "manufacturer", "model", "model_id",
 	                                   "serial_number", "sw_version", "hw_version", "via_device", "suggested_area",
 	                                   "configuration_url", NULL };
 static const char *const origin_keys[] = { "name", "sw_version", "support_url", NULL };
-
-static bool listed(const char *const *l, size_t n, const char *s)
-{
-	for (size_t i = 0; i < n && l[i]; i++)
-		if (strcmp(l[i], s) == 0)
-			return true;
-	return false;
-}
 
 static const char *jstr(json_object *o, const char *k)
 {
@@ -73,26 +42,13 @@ static void check_ha_rules(const char *topic, json_object *c, bool binary)
 	if (binary) {
 		if (unit || sc || json_object_object_get_ex(c, "suggested_display_precision", NULL))
 			fail_msg("%s: binary_sensor with unit/state_class/precision", topic);
-		if (dc && !listed(binary_classes, 3, dc))
+		if (dc && !ha_listed(ha_binary_classes, 3, dc))
 			fail_msg("%s: binary device_class %s", topic, dc);
 		assert_string_equal(jstr(c, "payload_on"), "ON");
 		assert_string_equal(jstr(c, "payload_off"), "OFF");
 		return;
 	}
-	if (sc && strcmp(sc, "measurement") && strcmp(sc, "total") && strcmp(sc, "total_increasing"))
-		fail_msg("%s: state_class %s", topic, sc);
-	if (!dc)
-		return;
-	for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++) {
-		if (strcmp(rules[i].dc, dc) != 0)
-			continue;
-		if (!listed(rules[i].units, 16, unit ? unit : ""))
-			fail_msg("%s: unit '%s' not allowed for %s", topic, unit ? unit : "(none)", dc);
-		if (sc && !listed(rules[i].sc, 5, sc))
-			fail_msg("%s: state_class %s not allowed for %s", topic, sc, dc);
-		return;
-	}
-	fail_msg("%s: device_class %s unknown to HA", topic, dc);
+	ha_assert_valid(topic, dc, unit, sc);
 }
 
 static void check_block(const char *topic, json_object *c, const char *name, const char *const *allowed)
@@ -103,7 +59,7 @@ static void check_block(const char *topic, json_object *c, const char *name, con
 	json_object_object_foreach(b, k, v)
 	{
 		(void)v;
-		if (!listed(allowed, 32, k))
+		if (!ha_listed(allowed, 32, k))
 			fail_msg("%s: key %s not allowed in %s", topic, k, name);
 	}
 }

@@ -1,5 +1,5 @@
 /* test_obis.c — the OBIS registry: matching rules (PROTOCOLS.md §7.1), unique snake_case keys, Home
- * Assistant validity of every entry (HOME_ASSISTANT.md §3.1, encoded independently below), coverage of
+ * Assistant validity of every entry (HOME_ASSISTANT.md §3.1, the test table in helpers/harules.c), coverage of
  * the national push lists, and the state-value conversions (units, DSMR text numbers, relays, tariff). */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,67 +11,8 @@
 #include <cmocka.h>
 
 #include "corpus.h"
+#include "harules.h"
 #include "smartmeter/obis.h"
-
-/* ---- HOME_ASSISTANT.md §3.1, typed in from the table (not shared with the code under test) ---- */
-struct ha_rule {
-	const char *device_class;
-	const char *units[16];       /* allowed units; "" = no unit allowed */
-	const char *state_classes[5]; /* allowed state classes; empty list = none allowed */
-};
-
-static const struct ha_rule ha_rules[] = {
-	{ "energy", { "J", "kJ", "MJ", "GJ", "mWh", "Wh", "kWh", "MWh", "GWh", "TWh", "cal", "kcal", "Mcal", "Gcal" },
-	  { "total", "total_increasing" } },
-	{ "power", { "mW", "W", "kW", "MW", "GW", "TW" }, { "measurement" } },
-	{ "apparent_power", { "mVA", "VA", "kVA" }, { "measurement" } },
-	{ "reactive_power", { "mvar", "var", "kvar" }, { "measurement" } },
-	{ "reactive_energy", { "varh", "kvarh" }, { "total", "total_increasing" } },
-	{ "voltage", { "V", "mV", "\xce\xbcV", "kV", "MV" }, { "measurement" } },
-	{ "current", { "A", "mA", "\xce\xbc" "A" }, { "measurement" } },
-	{ "frequency", { "mHz", "Hz", "kHz", "MHz", "GHz" }, { "measurement" } },
-	{ "power_factor", { "%", "" }, { "measurement" } },
-	{ "gas", { "L", "m\xc2\xb3", "ft\xc2\xb3", "CCF", "MCF" }, { "total", "total_increasing" } },
-	{ "water", { "L", "gal", "m\xc2\xb3", "ft\xc2\xb3", "CCF", "MCF" }, { "total", "total_increasing" } },
-	{ "duration", { "d", "h", "min", "s", "ms", "\xce\xbcs" },
-	  { "measurement", "measurement_angle", "total", "total_increasing" } },
-	{ "timestamp", { "" }, { NULL } },
-	{ "enum", { "" }, { NULL } },
-};
-
-static const struct ha_rule *ha_rule(const char *dc)
-{
-	for (size_t i = 0; i < sizeof(ha_rules) / sizeof(ha_rules[0]); i++)
-		if (strcmp(ha_rules[i].device_class, dc) == 0)
-			return &ha_rules[i];
-	return NULL;
-}
-
-static bool in_list(const char *const *list, size_t n, const char *s)
-{
-	for (size_t i = 0; i < n && list[i]; i++)
-		if (strcmp(list[i], s) == 0)
-			return true;
-	return false;
-}
-
-/* Shared with test_daemon_discovery by copy of intent, not of code: one entry is valid when its unit
- * and state class are allowed for its device class. */
-static void assert_ha_valid(const char *what, const char *dc, const char *unit, const char *sc)
-{
-	static const char *const state_classes[] = { "measurement", "measurement_angle", "total", "total_increasing" };
-	if (sc && !in_list(state_classes, 4, sc))
-		fail_msg("%s: unknown state_class %s", what, sc);
-	if (!dc)
-		return; /* no device class: any unit, any state class */
-	const struct ha_rule *r = ha_rule(dc);
-	if (!r)
-		fail_msg("%s: device_class %s is not one HA 2026.9 knows", what, dc);
-	if (!in_list(r->units, 16, unit ? unit : ""))
-		fail_msg("%s: unit '%s' not allowed with device_class %s", what, unit ? unit : "(none)", dc);
-	if (sc && !in_list(r->state_classes, 5, sc))
-		fail_msg("%s: state_class %s not allowed with device_class %s", what, sc, dc);
-}
 
 static bool snake_case(const char *s)
 {
@@ -94,8 +35,6 @@ static const struct sm_obis_info *look(const char *code)
 static void every_entry_is_valid_for_home_assistant(void **state)
 {
 	(void)state;
-	/* The binary_sensor classes §5.1 suggests for a relay. */
-	static const char *const binary_classes[] = { "power", "plug", "running" };
 	uint8_t o[6];
 	const struct sm_obis_info *e;
 	size_t n = 0;
@@ -118,8 +57,8 @@ static void every_entry_is_valid_for_home_assistant(void **state)
 				fail_msg("key '%s' used twice", e->key);
 		}
 		if (e->component == SM_HA_SENSOR)
-			assert_ha_valid(code, e->device_class, e->unit, e->state_class);
-		else if (e->device_class && !in_list(binary_classes, 3, e->device_class))
+			ha_assert_valid(code, e->device_class, e->unit, e->state_class);
+		else if (e->device_class && !ha_listed(ha_binary_classes, 3, e->device_class))
 			fail_msg("%s: %s is not a binary_sensor device class", code, e->device_class);
 		if (e->icon && strncmp(e->icon, "mdi:", 4) != 0)
 			fail_msg("%s: icon without prefix", code);
@@ -278,7 +217,7 @@ static void registry_covers_the_corpus(void **state)
 			if (!sm_obis_parse(code, strlen(code), o))
 				continue; /* pos_<n> */
 			checked++;
-			if (!sm_obis_lookup(o) && !in_list(unknown_ok, 2, code))
+			if (!sm_obis_lookup(o) && !ha_listed(unknown_ok, 2, code))
 				fail_msg("%s (case %s) is not in the registry", code, cases[i].name);
 		}
 	}
@@ -449,10 +388,10 @@ static void mbus_media(void **state)
 	assert_null(sm_obis_mbus_medium(99)->device_class);
 	assert_non_null(sm_obis_mbus_medium(99)->device_name);
 	/* Each medium's device class accepts the unit its meters send (PROTOCOLS.md §1.6). */
-	assert_ha_valid("gas", sm_obis_mbus_medium(3)->device_class, sm_obis_ha_unit("m3"), "total_increasing");
-	assert_ha_valid("water", sm_obis_mbus_medium(7)->device_class, sm_obis_ha_unit("m3"), "total_increasing");
-	assert_ha_valid("heat", sm_obis_mbus_medium(4)->device_class, "GJ", "total_increasing");
-	assert_ha_valid("e-meter", sm_obis_mbus_medium(2)->device_class, "kWh", "total_increasing");
+	ha_assert_valid("gas", sm_obis_mbus_medium(3)->device_class, sm_obis_ha_unit("m3"), "total_increasing");
+	ha_assert_valid("water", sm_obis_mbus_medium(7)->device_class, sm_obis_ha_unit("m3"), "total_increasing");
+	ha_assert_valid("heat", sm_obis_mbus_medium(4)->device_class, "GJ", "total_increasing");
+	ha_assert_valid("e-meter", sm_obis_mbus_medium(2)->device_class, "kWh", "total_increasing");
 }
 
 int main(void)
