@@ -74,6 +74,16 @@ static enum sm_scan scan_notification(const uint8_t *buf, size_t len, bool eof, 
 	size_t n = 0;
 	enum sm_scan r = sm_axdr_measure_notification(buf, len, &n);
 	if (r == SM_SCAN_FRAME && n > 0 && n <= len) {
+		/* A notification cut short and then read on into the next one can parse: it ends where the
+		 * whole one inside it ends. Then the inner one is the frame, the outer a false start. */
+		size_t body = buf[5] == 0x00 ? 6 : buf[5] == 0x09 ? 19 : 18; /* after its own date-time */
+		for (size_t k = body; k + 6 < n; k++) {
+			size_t m = 0;
+			if (buf[k] == SM_TAG_NOTIFICATION && (buf[k + 5] == 0x00 || buf[k + 5] == 0x0C ||
+			                                      buf[k + 5] == 0x09 || buf[k + 5] == 0x19) &&
+			    sm_axdr_measure_notification(buf + k, n - k, &m) == SM_SCAN_FRAME && m == n - k)
+				return SM_SCAN_NO;
+		}
 		*ret_len = n;
 		return SM_SCAN_FRAME;
 	}

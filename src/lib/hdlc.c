@@ -163,7 +163,8 @@ bool sm_hdlc_frame(struct sm_decoder *dec, const uint8_t *frame, size_t len, uin
 		if (!dec->holding) /* held, it would be discarded with the failed candidate: do not format it */
 			sm_emit_event(dec, SM_EVENT_ERROR, SM_E_FCS, &org, frame, len,
 			              "HDLC FCS mismatch: frame says %04X, computed %04X", said, computed);
-		sm_stream_shadow(dec, offset, offset + 1 + h.hlen + 2 + 3 + 1);
+		/* where the information field (LLC, then the APDU) would begin */
+		sm_stream_shadow(dec, offset + 1 + h.hlen + 2, offset + 1 + h.hlen + 2 + 3 + 1);
 		/* Green Book / §3.3 rule 4: a damaged segment spoils the whole message. */
 		if (r->active) {
 			sm_reasm_drop(dec, r, SM_E_SEQUENCE,

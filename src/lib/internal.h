@@ -112,7 +112,7 @@ struct sm_decoder {
 	size_t len;
 	uint64_t buf_offset;                /* stream offset of buf[0] */
 	uint8_t framer_of[256];             /* start byte -> framers[] row + 1, 0 = starts nothing */
-	uint64_t shadow_lo, shadow_hi;      /* payload of the last failed checked frame (stream offsets) */
+	uint64_t shadow_lo, shadow_hi;      /* payload start of the last failed checked frame (offsets) */
 	uint64_t quiet_until;               /* end of the failed candidates' spans being rescanned */
 	bool holding;                       /* events held until the candidate proves itself */
 	size_t nheld;
@@ -136,8 +136,9 @@ struct sm_decoder {
 void sm_stream_init(struct sm_decoder *dec);
 /* CRC-16/X.25 of p[0..n): O(log n) when p lies in the stream buffer (running prefix), else direct. */
 uint16_t sm_stream_crc16_x25(struct sm_decoder *dec, const uint8_t *p, size_t n);
-/* Unchecked framings may not start in [from, to) (stream offsets): the payload of a checked frame that
- * failed its check. */
+/* An unchecked frame starting in [from, to) (stream offsets) is refused: it would be the payload of a
+ * frame that failed its check (and may hold the damage). Only where the payload begins, so that a frame
+ * that merely starts inside a truncated one still decodes. */
 void sm_stream_shadow(struct sm_decoder *dec, uint64_t from, uint64_t to);
 /* Emit the "skipped n bytes" note for the garbage run so far, if any. */
 void sm_stream_report_garbage(struct sm_decoder *dec);

@@ -114,7 +114,7 @@ bool sm_mbus_frame(struct sm_decoder *dec, const uint8_t *frame, size_t len, uin
 		if (r->active)
 			sm_reasm_drop(dec, r, SM_E_SEQUENCE, "M-Bus segmented message dropped: a segment was damaged");
 		/* the payload (after 68 L L 68 C A CI [STSAP DTSAP]) must not pass for a bare APDU */
-		sm_stream_shadow(dec, offset, offset + 7 + 2 + 3 + 1);
+		sm_stream_shadow(dec, offset + 7, offset + 7 + 2 + 1);
 		return false;
 	}
 	uint8_t ci = frame[6];

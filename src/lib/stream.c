@@ -244,8 +244,8 @@ static void detect_seven_bit(struct sm_decoder *dec)
 
 /* ---- the loop ---- */
 
-/* Unchecked framings may not start inside the payload of a checked frame that failed (its payload is
- * exactly what an unchecked frame looks like, and may hold the flipped bit). */
+/* Unchecked framings may not take the payload of a checked frame that failed: it is exactly what an
+ * unchecked frame looks like, and may hold the flipped bit. */
 void sm_stream_shadow(struct sm_decoder *dec, uint64_t from, uint64_t to)
 {
 	dec->shadow_lo = from;
@@ -257,21 +257,35 @@ static bool in_shadow(const struct sm_decoder *dec, uint64_t off)
 	return off >= dec->shadow_lo && off < dec->shadow_hi;
 }
 
+/* Does a frame header its scanner does not refuse start at p[0]? Only the first bytes are judged (as if
+ * no more had arrived): that frame may itself be damaged. 1 = yes, 0 = no. */
+static int header_at(const struct sm_decoder *dec, const uint8_t *p, size_t avail, bool eof)
+{
+	uint8_t row = dec->framer_of[p[0]];
+	if (!row)
+		return 0;
+	size_t n2 = 0, k = avail < SM_BOUNDARY_PROBE ? avail : SM_BOUNDARY_PROBE;
+	enum sm_err e2 = SM_OK;
+	return framers[row - 1].scan(p, k, eof && k == avail, &n2, &e2) != SM_SCAN_NO;
+}
+
 /* What follows an unchecked frame must be the end of the input (the line went idle) or the start of
- * another frame that its own scanner does not refuse: a bare APDU measured by its A-XDR structure alone
- * could otherwise end anywhere, e.g. in the payload of the next frame. 1 = yes, 0 = no, -1 = need more. */
+ * another frame: a bare APDU measured by its A-XDR structure alone could otherwise end anywhere, e.g. in
+ * the payload of the next frame. The next frame may be cut within its first bytes and followed by a
+ * good one: a start byte with a plausible header a few bytes on counts too. 1 = yes, 0 = no, -1 = need
+ * more. */
 static int followed_by_boundary(const struct sm_decoder *dec, const uint8_t *p, size_t n, size_t avail, bool eof)
 {
 	if (n == avail)
 		return eof ? 1 : -1;
-	uint8_t row = dec->framer_of[p[n]];
-	if (!row)
+	if (!dec->framer_of[p[n]])
 		return 0;
-	/* Only the next frame's header is judged (its first bytes, as if no more had arrived): that frame
-	 * may itself be damaged, which must not cost this one. */
-	size_t n2 = 0, k = avail - n < SM_BOUNDARY_PROBE ? avail - n : SM_BOUNDARY_PROBE;
-	enum sm_err e2 = SM_OK;
-	return framers[row - 1].scan(p + n, k, eof && k == avail - n, &n2, &e2) != SM_SCAN_NO;
+	for (size_t j = n; j < avail && j <= n + SM_BOUNDARY_PROBE; j++)
+		if (header_at(dec, p + j, avail - j, eof))
+			return 1;
+	if (avail - n <= 2 * SM_BOUNDARY_PROBE && !eof)
+		return -1;
+	return 0;
 }
 
 /* The candidate at the read index failed: its span [head, end) is rescanned from its next byte. */
@@ -308,10 +322,6 @@ static void process(struct sm_decoder *dec, bool eof)
 		}
 		const struct sm_framer *f = &framers[dec->framer_of[p[0]] - 1];
 		uint64_t off = head_offset(dec);
-		if (!f->checked && in_shadow(dec, off)) {
-			skip_garbage(dec, 1);
-			continue;
-		}
 		size_t n = 0;
 		enum sm_err err = SM_OK;
 		enum sm_scan r = f->scan(p, avail, eof, &n, &err);
@@ -331,6 +341,10 @@ static void process(struct sm_decoder *dec, bool eof)
 			return;
 		case SM_SCAN_FRAME:
 			if (n == 0 || n > avail) {
+				skip_garbage(dec, 1);
+				break;
+			}
+			if (!f->checked && in_shadow(dec, off)) {
 				skip_garbage(dec, 1);
 				break;
 			}

@@ -214,8 +214,11 @@ size_t sb_message(uint8_t *out, size_t cap, enum sb_kind k, uint32_t serial, enu
 	}
 	if (n == 0)
 		return 0;
-	if (d == SB_TRUNCATED)
-		n = 1 + sb_rand(rng) % (n - 1);
+	if (d == SB_TRUNCATED) {
+		/* HDLC: cut before the FCS ends (without only its closing flag the frame is whole). */
+		size_t keep = (k == SB_HDLC || k == SB_HDLC_GCM) ? n - 2 : n - 1;
+		n = 1 + sb_rand(rng) % keep;
+	}
 	if (d == SB_BITFLIP && flip_hi > flip_lo) {
 		size_t at = flip_lo + sb_rand(rng) % (flip_hi - flip_lo);
 		out[at] ^= (uint8_t)(1u << (sb_rand(rng) % 8));
