@@ -139,8 +139,9 @@ double sm_number_to_double(const struct sm_number *n);
 /* Multiply by 10^shift exactly (shift may be negative: just moves the decimal point). */
 void sm_number_scale(struct sm_number *n, int shift);
 
-/* ISO 8601: "2017-09-16T19:11:08+02:00"; no offset part when !has_offset;
- * ".HH" hundredths are not printed. Date-only / time-only values print their part. Needs 32 bytes. */
+/* ISO 8601: "2017-09-16T19:11:08+02:00"; no offset part when !has_offset; hundredths as ".HH" when
+ * sent and not zero (1..99: "2022-08-10T11:24:34.84+02:00"). Date-only / time-only values print their
+ * part. Needs 32 bytes. */
 size_t sm_datetime_format(const struct sm_datetime *dt, char *out, size_t outsz);
 #define SM_DATETIME_STRLEN 40
 

@@ -157,6 +157,10 @@ size_t sm_datetime_format(const struct sm_datetime *dt, char *out, size_t outsz)
 		n = snprintf(tmp, sizeof(tmp), "%04u-%02u-%02u", dt->year, dt->month, dt->day);
 	else if (dt->has_time)
 		n = snprintf(tmp, sizeof(tmp), "%02u:%02u:%02u", dt->hour, dt->minute, dt->second);
+	/* Hundredths when the meter sent some (DLMS; 0xFF = not specified): 11:24:34.84. A zero adds nothing
+	 * to the instant and is left out, as every capture's reference decoding writes it. */
+	if (n > 0 && dt->has_time && dt->hundredths >= 1 && dt->hundredths <= 99)
+		n += snprintf(tmp + n, sizeof(tmp) - (size_t)n, ".%02u", dt->hundredths);
 	if (n > 0 && dt->has_time && dt->has_offset) {
 		int off = dt->offset_min;
 		char sign = off < 0 ? '-' : '+';

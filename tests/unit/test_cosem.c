@@ -278,6 +278,13 @@ static void test_header_datetime_forms(void **state)
 		assert_string_equal(got.datetime, "2022-01-02T14:37:20");
 		want("1-0:1.7.0", "4117", "W");
 	}
+	/* hundredths on the wire are kept: 2022-08-10 11:24:34.84, deviation -120 */
+	static const uint8_t dt_hundredths[12] = {0x07, 0xE6, 0x08, 0x0A, 0x03, 0x0B, 0x18, 0x22, 0x54, 0xFF, 0x88, 0x80};
+	hdr(&a, 0x18D0, dt_hundredths);
+	cont(&a, 0x02, 1);
+	uint32v(&a, 1);
+	decode(&a);
+	assert_string_equal(got.datetime, "2022-08-10T11:24:34.84+02:00");
 	/* unknown form byte */
 	a.n = 0;
 	u8(&a, 0x0F);

@@ -84,6 +84,19 @@ static void datetime_iso8601(void **state)
 	dt.offset_min = -330;
 	sm_datetime_format(&dt, buf, sizeof(buf));
 	assert_string_equal(buf, "2017-09-16T19:11:08-05:30");
+	/* DLMS hundredths, when sent: kept (0 adds nothing to the instant and is left out). */
+	dt.offset_min = 120;
+	dt.hundredths = 84;
+	sm_datetime_format(&dt, buf, sizeof(buf));
+	assert_string_equal(buf, "2017-09-16T19:11:08.84+02:00");
+	dt.hundredths = 5;
+	sm_datetime_format(&dt, buf, sizeof(buf));
+	assert_string_equal(buf, "2017-09-16T19:11:08.05+02:00");
+	dt.hundredths = 0;
+	sm_datetime_format(&dt, buf, sizeof(buf));
+	assert_string_equal(buf, "2017-09-16T19:11:08+02:00");
+	dt.hundredths = 0xFF;
+	dt.offset_min = -330;
 	dt.has_offset = false;
 	sm_datetime_format(&dt, buf, sizeof(buf));
 	assert_string_equal(buf, "2017-09-16T19:11:08");
