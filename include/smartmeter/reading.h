@@ -73,6 +73,8 @@ struct sm_reading {
 	struct sm_datetime timestamp;
 	const char *raw;     /* exact text the meter sent, when it differs from value (hex ids); may be NULL */
 	size_t raw_len;
+	bool unscaled;       /* DLMS number with no scaler_unit on the wire and no rule of an identified meter
+	                      * family: published as sent, without unit (a consumer may apply its own) */
 };
 
 enum sm_protocol {

@@ -26,6 +26,15 @@
 
 /* ---- values ---- */
 
+/* Three letters, as FLAG manufacturer ids are (DLMS UA list: "LGZ", "KFM", "ISK", "SAG", "KAM"). */
+static bool is_flag_id(const uint8_t *p)
+{
+	for (int i = 0; i < 3; i++)
+		if (!((p[i] >= 'A' && p[i] <= 'Z') || (p[i] >= 'a' && p[i] <= 'z')))
+			return false;
+	return true;
+}
+
 static bool printable(const uint8_t *p, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
@@ -395,10 +404,15 @@ static bool object_structure(struct sm_cosem_ctx *ctx, uint32_t e, uint16_t pos)
 		return true;
 	}
 	if (nd->count == 2 && descriptor(t, c0, &cls, obis, &attr)) {
+		/* {descriptor, value}, tagged or not: the XT211's forms (§6.7) */
+		sm_cosem_set_family(ctx, (const uint8_t *)"XT211", 5);
 		add_attribute(ctx, cls, obis, attr, pos, sm_axdr_node(t, c0)->next);
 		return true;
 	}
 	if (nd->count == 4 && descriptor(t, e, &cls, obis, &attr)) {
+		/* {class, OBIS, attribute, value} is the Sagemcom XT211's own form (§6.7) and the only identity
+		 * its push carries: the one family known by its shape. */
+		sm_cosem_set_family(ctx, (const uint8_t *)"XT211", 5);
 		add_attribute(ctx, cls, obis, attr, pos, sm_axdr_child(t, e, 3));
 		return true;
 	}
@@ -539,6 +553,24 @@ static void settle_ids(struct sm_cosem_ctx *ctx)
 		tg->header = sm_builder_strdup(ctx->b, ctx->list_id, ctx->list_id_len);
 }
 
+/* The meter family, when neither a list id nor a push-setup name gave it: the manufacturer's FLAG id
+ * from the system title ("LGZ", "KFM", "SAG", ...) or from the logical device name 0-0:42.0.0
+ * ("LGZ1030...", "ISK..."). Without one, registers without scaler_unit stay raw (layouts.c). */
+static void identify_family(struct sm_cosem_ctx *ctx, const struct sm_secinfo *sec)
+{
+	static const uint8_t ldn[6] = {0, 0, 42, 0, 0, 255};
+	const uint8_t *id = NULL;
+	if (ctx->family[0])
+		return;
+	if (sec && sec->encrypted)
+		id = sec->system_title;
+	const struct sm_reading *r = sm_telegram_find(&ctx->b->tg, ldn);
+	if ((!id || !is_flag_id(id)) && r && r->value.type == SM_VALUE_TEXT && r->value.u.text.len >= 3)
+		id = (const uint8_t *)r->value.u.text.str;
+	if (id && is_flag_id(id))
+		sm_cosem_set_family(ctx, id, 3);
+}
+
 /* ---- the notification ---- */
 
 static const char *container_name(uint8_t tag)
@@ -653,6 +685,7 @@ enum sm_err sm_cosem_notification(struct sm_decoder *dec, const uint8_t *apdu, s
 		return SM_E_LAYOUT;
 	}
 	settle_ids(&ctx);
+	identify_family(&ctx, sec);
 	sm_layout_scale(&ctx);
 
 	if (ctx.skipped && !note[0])

@@ -301,9 +301,16 @@ const char *sm_layout_default_unit(const uint8_t obis[6])
 void sm_layout_scale(struct sm_cosem_ctx *ctx)
 {
 	for (size_t i = 0; i < ctx->b->tg.nreadings; i++) {
-		const struct sm_reading *r = &ctx->b->readings[i];
+		struct sm_reading *r = &ctx->b->readings[i];
 		if (ctx->scaled[i] || !r->has_obis || r->value.type != SM_VALUE_NUMBER)
 			continue;
+		if (!ctx->family[0]) {
+			/* No identified family: neither a scaler nor a unit the wire did not send (a raw 5032 is
+			 * not "5032 Hz"). The consumer can override per OBIS code. */
+			r->unscaled = true;
+			sm_cosem_scale(ctx, (int)i, 0, NULL);
+			continue;
+		}
 		const struct sm_scale_rule *rule = find_rule(ctx->family, r->obis, ctx->wire_tag[i]);
 		sm_cosem_scale(ctx, (int)i, rule ? rule->scaler : 0, sm_layout_default_unit(r->obis));
 	}

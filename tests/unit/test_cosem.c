@@ -27,6 +27,7 @@ struct got {
 	char datetime[SM_DATETIME_STRLEN];
 	bool has_datetime;
 	uint32_t invoke_id;
+	unsigned unscaled;
 	int events;
 	enum sm_event_level ev_level;
 	enum sm_err ev_err;
@@ -79,6 +80,9 @@ static void on_telegram(void *ctx, const struct sm_telegram *t)
 	got.telegrams++;
 	assert_int_equal(t->protocol, SM_PROTOCOL_DLMS);
 	got.n = t->nreadings < MAXR ? t->nreadings : MAXR;
+	got.unscaled = 0;
+	for (size_t i = 0; i < t->nreadings; i++)
+		got.unscaled += t->readings[i].unscaled;
 	for (size_t i = 0; i < got.n; i++) {
 		const struct sm_reading *r = &t->readings[i];
 		if (r->has_obis)
@@ -615,11 +619,40 @@ static void test_unknown_layout_keyed_by_position(void **state)
 	obis(&a, 1, 0, 2, 7, 0);
 	uint32v(&a, 6);
 	decode(&a);
-	want("1-0:1.7.0", "5", "W");
-	want("1-0:2.7.0", "6", "W");
+	/* no scaler_unit on the wire and no identified family: raw, and no unit it did not send */
+	want("1-0:1.7.0", "5", "");
+	want("1-0:2.7.0", "6", "");
 	want("pos_2", "true", "");
 	assert_non_null(strstr(got.note, "1 value without OBIS code"));
 	assert_int_equal(got.ev_err, SM_E_LAYOUT);
+}
+
+/* A register without scaler_unit gets a scaler or unit only from a rule of an identified family. */
+static void test_no_unit_without_family(void **state)
+{
+	(void)state;
+	struct apdu a;
+	hdr(&a, 10, NULL);
+	cont(&a, 0x01, 1);
+	cont(&a, 0x02, 2);
+	obis(&a, 1, 0, 14, 7, 0);
+	uint32v(&a, 5032);
+	decode(&a);
+	want("1-0:14.7.0", "5032", ""); /* not "5032 Hz" */
+	assert_int_equal(got.unscaled, 1);
+
+	/* The logical device name names the manufacturer: its conventional unit applies. */
+	hdr(&a, 11, NULL);
+	cont(&a, 0x01, 2);
+	cont(&a, 0x02, 2);
+	obis(&a, 0, 0, 42, 0, 0);
+	str(&a, 0x09, "LGZ1030655933512");
+	cont(&a, 0x02, 2);
+	obis(&a, 1, 0, 14, 7, 0);
+	uint32v(&a, 50);
+	decode(&a);
+	want("1-0:14.7.0", "50", "Hz");
+	assert_int_equal(got.unscaled, 0);
 }
 
 static void test_values_rows_and_floats(void **state)
@@ -764,6 +797,7 @@ int main(void)
 	    cmocka_unit_test(test_xt211_descriptor_forms),
 	    cmocka_unit_test(test_push_object_list),
 	    cmocka_unit_test(test_kaifa_positional),
+	    cmocka_unit_test(test_no_unit_without_family),
 	    cmocka_unit_test(test_unknown_layout_keyed_by_position),
 	    cmocka_unit_test(test_values_rows_and_floats),
 	    cmocka_unit_test(test_text_octets_and_bools),
