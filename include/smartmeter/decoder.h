@@ -58,6 +58,12 @@ struct sm_decoder_config {
 	bool has_auth_key;
 	uint8_t auth_key[SM_KEY_LEN];  /* GAK */
 	bool publish_replayed;         /* publish frames whose invocation counter went backwards (default false) */
+	/* The offsets DSMR timestamps get from their W (winter) / S (summer) flag. Unset (has_dsmr_tz false):
+	 * CET/CEST, +01:00 / +02:00. Finnish, Lithuanian, Estonian meters run on EET/EEST (+02:00 / +03:00).
+	 * sm_tz_parse() turns a POSIX TZ string ("EET-2EEST") into the pair. */
+	bool has_dsmr_tz;
+	int16_t dsmr_winter_offset_min;
+	int16_t dsmr_summer_offset_min;
 };
 
 /* Create a decoder. cfg may be NULL (defaults). Callbacks may be NULL.
@@ -100,6 +106,13 @@ int sm_hex_digit(int c);
 
 /* Parse 32 hex digits (whitespace/colons not allowed) into a key. Returns SM_OK or SM_E_INVAL. */
 enum sm_err sm_key_parse(const char *hex, uint8_t ret_key[SM_KEY_LEN]);
+
+/* A time zone for DSMR timestamps: a POSIX TZ string "STD offset [DST [offset]]" as in TZ ("CET-1CEST",
+ * "EET-2EEST", "UTC0", "<+03>-3"; the offset is hours[:minutes] WEST of Greenwich, as POSIX has it; a DST
+ * name without offset is one hour ahead; no DST name = no summer time), or an explicit pair
+ * "+02:00/+03:00" (winter/summer, east positive). Transition rules after a comma are ignored: the meter
+ * says which half of the year it is in. Returns SM_OK or SM_E_INVAL (outputs untouched). */
+enum sm_err sm_tz_parse(const char *tz, int16_t *ret_winter_min, int16_t *ret_summer_min);
 
 /* Library version string, e.g. "0.1.0". */
 const char *sm_version(void);

@@ -40,6 +40,86 @@ enum sm_err sm_key_parse(const char *hex, uint8_t ret_key[SM_KEY_LEN])
 	return SM_OK;
 }
 
+/* [+-]hh[:mm] -> minutes; advances *s. */
+static bool tz_offset(const char **s, int *ret)
+{
+	const char *p = *s;
+	int sign = 1, h = 0, m = 0, nd = 0;
+	if (*p == '+' || *p == '-')
+		sign = *p++ == '-' ? -1 : 1;
+	while (*p >= '0' && *p <= '9' && nd < 2)
+		h = h * 10 + (*p++ - '0'), nd++;
+	if (nd == 0 || h > 24)
+		return false;
+	if (*p == ':') {
+		p++;
+		nd = 0;
+		while (*p >= '0' && *p <= '9' && nd < 2)
+			m = m * 10 + (*p++ - '0'), nd++;
+		if (nd != 2 || m > 59)
+			return false;
+	}
+	*ret = sign * (h * 60 + m);
+	*s = p;
+	return true;
+}
+
+/* A POSIX TZ zone name: 3+ letters, or <...> quoted. */
+static bool tz_name(const char **s)
+{
+	const char *p = *s;
+	size_t n = 0;
+	if (*p == '<') {
+		while (*++p && *p != '>')
+			n++;
+		if (*p != '>' || n == 0)
+			return false;
+		*s = p + 1;
+		return true;
+	}
+	while ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z'))
+		p++, n++;
+	if (n < 3)
+		return false;
+	*s = p;
+	return true;
+}
+
+enum sm_err sm_tz_parse(const char *tz, int16_t *ret_winter_min, int16_t *ret_summer_min)
+{
+	int w, su;
+	const char *p = tz;
+	if (!tz || !*tz)
+		return SM_E_INVAL;
+	if (*p == '+' || *p == '-') {
+		/* explicit "+02:00/+03:00" (east positive) */
+		if (!tz_offset(&p, &w) || *p++ != '/' || !tz_offset(&p, &su) || *p)
+			return SM_E_INVAL;
+	} else {
+		if (!tz_name(&p) || !tz_offset(&p, &w))
+			return SM_E_INVAL;
+		w = -w; /* POSIX counts west of Greenwich */
+		su = w;
+		if (*p && *p != ',') {
+			if (!tz_name(&p))
+				return SM_E_INVAL;
+			su = w + 60;
+			if (*p && *p != ',') {
+				if (!tz_offset(&p, &su))
+					return SM_E_INVAL;
+				su = -su;
+			}
+		}
+		if (*p && *p != ',')
+			return SM_E_INVAL;
+	}
+	if (w < -14 * 60 || w > 14 * 60 || su < -14 * 60 || su > 14 * 60)
+		return SM_E_INVAL;
+	*ret_winter_min = (int16_t)w;
+	*ret_summer_min = (int16_t)su;
+	return SM_OK;
+}
+
 static void wipe(void *p, size_t n)
 {
 	volatile uint8_t *v = p;

@@ -191,8 +191,8 @@ static unsigned two(const uint8_t *p)
 }
 
 /* TST "YYMMDDhhmmssX" (X = S summer / W winter, DSMR >= 4) or TST12 without the flag (DSMR 3).
- * The offset follows the flag (S = +02:00, W = +01:00): it is what the meter states, even where it
- * contradicts the calendar (Danish, Swedish meters). Returns false if it is not a TST at all;
+ * The offset follows the flag (S = +02:00, W = +01:00, or the configured zone's pair: apply_time_zone):
+ * it is what the meter states, even where it contradicts the calendar (Danish, Swedish meters). Returns false if it is not a TST at all;
  * *ret_valid is false for the placeholders meters send on empty channels (632525252525W,
  * 700101010000W) and for impossible fields. */
 static bool parse_tst(struct span s, struct sm_datetime *ret, bool *ret_valid)
@@ -530,6 +530,32 @@ static void decode_line(struct dsmr_ctx *x, struct span line)
 	}
 }
 
+/* TSTs were read with CET offsets (W +01:00, S +02:00); a meter in another zone gets its own. */
+static void fix_offset(const struct sm_decoder *dec, struct sm_datetime *dt)
+{
+	if (dt->has_offset)
+		dt->offset_min = dt->dst ? dec->cfg.dsmr_summer_offset_min : dec->cfg.dsmr_winter_offset_min;
+}
+
+static void apply_time_zone(const struct sm_decoder *dec, struct sm_builder *b)
+{
+	if (!dec->cfg.has_dsmr_tz)
+		return;
+	for (size_t i = 0; i < b->tg.nreadings; i++) {
+		struct sm_reading *r = &b->readings[i];
+		if (r->has_timestamp)
+			fix_offset(dec, &r->timestamp);
+		if (r->value.type == SM_VALUE_DATETIME)
+			fix_offset(dec, &r->value.u.dt);
+		if (r->value.type == SM_VALUE_ROWS)
+			for (size_t k = 0; k < (size_t)r->value.u.rows.nrows * r->value.u.rows.ncols; k++) {
+				struct sm_value *c = &b->cells[r->value.u.rows.first + k];
+				if (c->type == SM_VALUE_DATETIME)
+					fix_offset(dec, &c->u.dt);
+			}
+	}
+}
+
 /* The meter's identity: equipment id 0-0:96.1.1, else 0-0:96.1.0, else logical device name 0-0:42.0.0. */
 static const char *find_meter_id(const struct sm_telegram *t)
 {
@@ -679,6 +705,7 @@ enum sm_err sm_dsmr_telegram(struct sm_decoder *dec, const uint8_t *tg, size_t l
 	struct sm_telegram *t = &b->tg;
 	t->readings = b->readings;
 	t->cells = b->cells;
+	apply_time_zone(dec, b);
 	t->meter_id = find_meter_id(t);
 	t->dsmr_version = find_version(t, b);
 	static const uint8_t clock[6] = { 0, 0, 1, 0, 0, 255 };

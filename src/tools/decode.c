@@ -24,13 +24,16 @@ struct run {
 
 static void usage(FILE *f)
 {
-	fputs("Usage: smartmeter-decode [--hex] [--key HEX] [--auth-key HEX] [--no-crc-check] [FILE|-]\n"
+	fputs("Usage: smartmeter-decode [--hex] [--key HEX] [--auth-key HEX] [--no-crc-check] [--timezone TZ]\n"
+	      "                         [FILE|-]\n"
 	      "Decode smart-meter P1/HAN data (DSMR telegrams, DLMS/COSEM push frames) to JSON Lines.\n"
 	      "\n"
 	      "  --hex            input is hex text (whitespace, 0x prefixes and commas ignored)\n"
 	      "  --key HEX        AES-128 encryption key (GUEK), 32 hex digits\n"
 	      "  --auth-key HEX   authentication key (GAK), 32 hex digits; enables GCM tag checks\n"
-	      "  --no-crc-check   publish DSMR telegrams whose CRC does not match (reported as warnings)\n"
+	      "  --no-crc-check   publish DSMR telegrams whose CRC does not match or is missing (warnings)\n"
+	      "  --timezone TZ    zone of DSMR W/S timestamps: POSIX TZ (\"EET-2EEST\") or \"+02:00/+03:00\";\n"
+	      "                   default CET/CEST\n"
 	      "  -h, --help       this text\n"
 	      "  -V, --version    print the version\n"
 	      "\n"
@@ -111,6 +114,7 @@ int main(int argc, char **argv)
 		{ "key", required_argument, NULL, 'k' },
 		{ "auth-key", required_argument, NULL, 'a' },
 		{ "no-crc-check", no_argument, NULL, 'C' },
+		{ "timezone", required_argument, NULL, 'z' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -141,6 +145,14 @@ int main(int argc, char **argv)
 			break;
 		case 'C':
 			cfg.dsmr_crc_optional = true;
+			break;
+		case 'z':
+			if (sm_tz_parse(optarg, &cfg.dsmr_winter_offset_min, &cfg.dsmr_summer_offset_min) != SM_OK) {
+				fprintf(stderr, "smartmeter-decode: --timezone '%s': expected a POSIX TZ such as EET-2EEST "
+				                "or +02:00/+03:00\n", optarg);
+				return 2;
+			}
+			cfg.has_dsmr_tz = true;
 			break;
 		case 'h':
 			usage(stdout);

@@ -427,9 +427,59 @@ static void elgama_ciphered_body_is_reported_unsupported(void **state)
 	free(good);
 }
 
+/* DSMR S/W timestamps get the meter's zone: EET meters (FI, LT, EE) are +02:00 / +03:00. */
+static void time_zone_of_the_meter(void **state)
+{
+	(void)state;
+	int16_t w = 0, su = 0;
+	assert_int_equal(sm_tz_parse("EET-2EEST", &w, &su), SM_OK);
+	assert_int_equal(w, 120);
+	assert_int_equal(su, 180);
+	assert_int_equal(sm_tz_parse("CET-1CEST,M3.5.0,M10.5.0/3", &w, &su), SM_OK);
+	assert_int_equal(w, 60);
+	assert_int_equal(su, 120);
+	assert_int_equal(sm_tz_parse("UTC0", &w, &su), SM_OK);
+	assert_int_equal(w, 0);
+	assert_int_equal(su, 0);
+	assert_int_equal(sm_tz_parse("<+0330>-3:30", &w, &su), SM_OK);
+	assert_int_equal(w, 210);
+	assert_int_equal(sm_tz_parse("+02:00/+03:00", &w, &su), SM_OK);
+	assert_int_equal(w, 120);
+	assert_int_equal(su, 180);
+	w = 7;
+	assert_int_equal(sm_tz_parse("Europe/Helsinki", &w, &su), SM_E_INVAL);
+	assert_int_equal(sm_tz_parse("", &w, &su), SM_E_INVAL);
+	assert_int_equal(sm_tz_parse("+02:00", &w, &su), SM_E_INVAL);
+	assert_int_equal(w, 7); /* untouched on failure */
+
+	const char body[] = "/LGF5E360\r\n\r\n1-3:0.2.8(50)\r\n0-0:1.0.0(230601120000S)\r\n"
+	                    "0-1:24.2.1(230101120000W)(00981.443*m3)\r\n1-0:1.8.1(000001.000*kWh)\r\n!";
+	size_t n;
+	char *tg = dsmr_with_crc(body, &n);
+	struct capture c;
+	capture_init(&c, NULL);
+	capture_feed(&c, tg, n, 0, 1);
+	assert_string_equal(capture_value_text(&c, 0, "0-0:1.0.0"), "\"2023-06-01T12:00:00+02:00\"");
+	capture_fini(&c);
+	struct sm_decoder_config cfg = {.has_dsmr_tz = true};
+	assert_int_equal(sm_tz_parse("EET-2EEST", &cfg.dsmr_winter_offset_min, &cfg.dsmr_summer_offset_min), SM_OK);
+	capture_init(&c, &cfg);
+	capture_feed(&c, tg, n, 0, 1);
+	assert_string_equal(capture_value_text(&c, 0, "0-0:1.0.0"), "\"2023-06-01T12:00:00+03:00\"");
+	assert_string_equal(capture_field_text(&c, 0, "timestamp"), "\"2023-06-01T12:00:00+03:00\"");
+	json_object *g = capture_value(&c, 0, "0-1:24.2.1");
+	json_object *ts;
+	assert_non_null(g);
+	assert_true(json_object_object_get_ex(g, "timestamp", &ts));
+	assert_string_equal(json_object_get_string(ts), "2023-01-01T12:00:00+02:00");
+	capture_fini(&c);
+	free(tg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(time_zone_of_the_meter),
 		cmocka_unit_test(decodes_dsmr5_exactly),
 		cmocka_unit_test(decodes_dsmr22_without_crc),
 		cmocka_unit_test(decodes_belgian_profiles),
