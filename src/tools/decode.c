@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "hexin.h"
 #include "jsonout.h"
 #include "smartmeter/decoder.h"
 
@@ -67,44 +68,6 @@ static void on_event(void *ctx, const struct sm_event *ev)
 	        (unsigned long long)ev->offset, sm_framing_name(ev->framing), ev->length, ev->detail);
 	if (ev->level == SM_EVENT_ERROR)
 		run->failures++;
-}
-
-/* Incremental hex text decoder: keeps a half byte and a pending "0" that may start a "0x" prefix. */
-struct hexstate {
-	int hi;          /* pending high nibble, -1 if none */
-	bool zero_start; /* hi == 0 came from a '0' at a byte boundary: an 'x' next makes it a prefix */
-	unsigned long long pos;
-};
-
-/* Converts in place; returns the number of bytes or -1 on a character that is not hex. */
-static long hex_convert(struct hexstate *h, unsigned char *buf, size_t n)
-{
-	size_t o = 0;
-	for (size_t i = 0; i < n; i++, h->pos++) {
-		int c = buf[i];
-		int v = sm_hex_digit(c);
-		if ((c == 'x' || c == 'X') && h->hi == 0 && h->zero_start) {
-			h->hi = -1;
-			h->zero_start = false;
-			continue;
-		}
-		if (v < 0) {
-			if (c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == ',' || c == ';' || c == ':')
-				continue;
-			fprintf(stderr, "smartmeter-decode: input offset %llu: '%c' is not a hex digit\n", h->pos,
-			        (c >= 0x20 && c < 0x7F) ? c : '?');
-			return -1;
-		}
-		if (h->hi < 0) {
-			h->hi = v;
-			h->zero_start = (c == '0');
-		} else {
-			buf[o++] = (unsigned char)(h->hi << 4 | v);
-			h->hi = -1;
-			h->zero_start = false;
-		}
-	}
-	return (long)o;
 }
 
 int main(int argc, char **argv)
@@ -192,7 +155,8 @@ int main(int argc, char **argv)
 	}
 
 	unsigned char buf[4096];
-	struct hexstate hs = { -1, false, 0 };
+	struct hexin hs;
+	hexin_init(&hs);
 	unsigned long long total = 0;
 	for (;;) {
 		/* read(2), not fread: a pipe from a live serial port must be decoded as bytes arrive. */
@@ -208,8 +172,10 @@ int main(int argc, char **argv)
 			break;
 		long m = n;
 		if (hex) {
-			m = hex_convert(&hs, buf, (size_t)n);
+			m = hexin_convert(&hs, buf, (size_t)n);
 			if (m < 0) {
+				fprintf(stderr, "smartmeter-decode: input offset %llu: '%c' is not a hex digit\n", hs.bad_pos,
+				        (hs.bad_char >= 0x20 && hs.bad_char < 0x7F) ? hs.bad_char : '?');
 				rc = 1;
 				break;
 			}
