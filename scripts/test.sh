@@ -15,3 +15,6 @@ echo "== build and test under AddressSanitizer + UndefinedBehaviorSanitizer"
 scripts/build.sh build-asan -DCMAKE_BUILD_TYPE=Debug -DSMARTMETER_SANITIZE=ON
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build-asan --output-on-failure -j2
+
+echo "== fuzz every target for a bounded time (FUZZ_SECONDS, default 45 s each)"
+scripts/fuzz.sh

@@ -119,7 +119,7 @@ struct sm_decoder {
 	struct sm_held_event held[SM_HELD_EVENTS];
 	uint16_t crc_pre[SM_MAX_FRAME + 64 + 1]; /* X.25 register over buf[0..i) from 0, valid up to crc_valid */
 	size_t crc_valid;
-	uint16_t crc_zero[SM_CRC_POWERS][2][256]; /* 2^k zero bytes as a linear map: sm_stream_crc16_x25 */
+	uint16_t crc_zero[SM_CRC_POWERS][4][16]; /* 2^k zero bytes as a linear map: sm_stream_crc16_x25 */
 	size_t garbage_run;                 /* skipped bytes not yet reported */
 	uint64_t garbage_offset;
 	bool mask_high_bit;                 /* current DSMR telegram arrived as 7E1-read-as-8N1 */

@@ -112,11 +112,12 @@ static uint16_t mat_apply(const uint16_t m[16], uint16_t v)
 	return r;
 }
 
-/* The matrices as byte tables (zero[k][0] for the low byte, [1] for the high byte): one power costs
- * two loads instead of sixteen conditional XORs. */
+/* The matrices as nibble tables (zero[k][j] maps nibble j of the input): one power costs four loads
+ * instead of sixteen conditional XORs, and building them at sm_decoder_new() stays cheap. */
 static uint16_t zero_apply(const struct sm_decoder *dec, int k, uint16_t v)
 {
-	return (uint16_t)(dec->crc_zero[k][0][v & 0xFF] ^ dec->crc_zero[k][1][v >> 8]);
+	const uint16_t(*z)[16] = dec->crc_zero[k];
+	return (uint16_t)(z[0][v & 0xF] ^ z[1][(v >> 4) & 0xF] ^ z[2][(v >> 8) & 0xF] ^ z[3][v >> 12]);
 }
 
 static void stream_crc_init(struct sm_decoder *dec)
@@ -126,10 +127,9 @@ static void stream_crc_init(struct sm_decoder *dec)
 	for (int i = 0; i < 16; i++)
 		m[i] = crc_step((uint16_t)(1u << i), 0);
 	for (int k = 0; k < SM_CRC_POWERS; k++) {
-		for (unsigned b = 0; b < 256; b++) {
-			dec->crc_zero[k][0][b] = mat_apply(m, (uint16_t)b);
-			dec->crc_zero[k][1][b] = mat_apply(m, (uint16_t)(b << 8));
-		}
+		for (int j = 0; j < 4; j++)
+			for (unsigned b = 0; b < 16; b++)
+				dec->crc_zero[k][j][b] = mat_apply(m, (uint16_t)(b << (4 * j)));
 		for (int i = 0; i < 16; i++)
 			sq[i] = mat_apply(m, m[i]);
 		memcpy(m, sq, sizeof(m));

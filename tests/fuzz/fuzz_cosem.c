@@ -46,8 +46,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(apdu, data, size);
 	apdu[0] = 0x0F;
-	struct sm_origin org = { SM_FRAMING_RAW, 0, size };
-	sm_cosem_notification(dec, apdu, size, &org, NULL);
+	/* Both as from a checked link layer and as a bare APDU (which has its own acceptance rules). */
+	char detail[200];
+	struct sm_origin org = { SM_FRAMING_HDLC, 0, size };
+	sm_cosem_notification(dec, apdu, size, &org, NULL, detail, sizeof(detail));
+	org.framing = SM_FRAMING_RAW;
+	sm_cosem_notification(dec, apdu, size, &org, NULL, detail, sizeof(detail));
 	size_t len = 0;
 	if (sm_axdr_measure_notification(apdu, size, &len) == SM_SCAN_FRAME && len > size)
 		abort();
