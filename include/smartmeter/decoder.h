@@ -51,6 +51,19 @@ struct sm_event {
 typedef void (*sm_telegram_cb)(void *ctx, const struct sm_telegram *t);
 typedef void (*sm_event_cb)(void *ctx, const struct sm_event *ev);
 
+/* A user's scaler and/or unit for one OBIS code whose value the meter sends without scaler_unit and
+ * that no rule of an identified meter family covers (sm_reading.unscaled): smartmeter.conf
+ * scale.<obis> / unit.<obis>, smartmeter-decode --scale / --unit. Applied to unscaled readings only, so
+ * a meter that does send its scaler is never scaled twice. */
+#define SM_MAX_OVERRIDES 64u
+#define SM_OVERRIDE_UNIT_LEN 16u
+struct sm_override {
+	uint8_t obis[6];                   /* F = 255 matches "A-B:C.D.E" */
+	bool has_scaler;
+	int8_t scaler;                     /* value x 10^scaler */
+	char unit[SM_OVERRIDE_UNIT_LEN];   /* "" = keep none */
+};
+
 struct sm_decoder_config {
 	bool dsmr_crc_optional;        /* accept a CRC mismatch (logged as a warning); default false = reject */
 	bool has_key;
@@ -64,6 +77,9 @@ struct sm_decoder_config {
 	bool has_dsmr_tz;
 	int16_t dsmr_winter_offset_min;
 	int16_t dsmr_summer_offset_min;
+	/* copied by sm_decoder_new(); at most SM_MAX_OVERRIDES (more is SM_E_INVAL) */
+	const struct sm_override *overrides;
+	size_t noverrides;
 };
 
 /* Create a decoder. cfg may be NULL (defaults). Callbacks may be NULL.
@@ -113,6 +129,12 @@ enum sm_err sm_key_parse(const char *hex, uint8_t ret_key[SM_KEY_LEN]);
  * "+02:00/+03:00" (winter/summer, east positive). Transition rules after a comma are ignored: the meter
  * says which half of the year it is in. Returns SM_OK or SM_E_INVAL (outputs untouched). */
 enum sm_err sm_tz_parse(const char *tz, int16_t *ret_winter_min, int16_t *ret_summer_min);
+
+/* One override setting: key "scale.<obis>" with an integer -9..9, or "unit.<obis>" with a unit text
+ * (1..15 printable characters, no spaces), into list[*n] (capacity SM_MAX_OVERRIDES); a second
+ * setting for the same code completes its entry. Returns SM_OK, SM_E_INVAL (bad key, code or value;
+ * nothing changed) or SM_E_COUNT (list full). */
+enum sm_err sm_override_set(struct sm_override *list, size_t *n, const char *key, const char *value);
 
 /* Library version string, e.g. "0.1.0". */
 const char *sm_version(void);

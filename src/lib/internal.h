@@ -124,6 +124,8 @@ struct sm_decoder {
 	uint64_t garbage_offset;
 	bool mask_high_bit;                 /* current DSMR telegram arrived as 7E1-read-as-8N1 */
 
+	struct sm_override overrides[SM_MAX_OVERRIDES]; /* copied from the config */
+	size_t noverrides;
 	struct sm_builder build;
 	struct sm_stats stats;
 	struct sm_dlms *dlms;

@@ -21,12 +21,14 @@ struct run {
 	unsigned long telegrams;
 	unsigned long failures;
 	bool lenient;
+	uint8_t noted[SM_MAX_OVERRIDES][6]; /* codes already named as published raw */
+	size_t nnoted;
 };
 
 static void usage(FILE *f)
 {
 	fputs("Usage: smartmeter-decode [--hex] [--key HEX] [--auth-key HEX] [--no-crc-check] [--timezone TZ]\n"
-	      "                         [FILE|-]\n"
+	      "                         [--scale OBIS=N] [--unit OBIS=UNIT] [FILE|-]\n"
 	      "Decode smart-meter P1/HAN data (DSMR telegrams, DLMS/COSEM push frames) to JSON Lines.\n"
 	      "\n"
 	      "  --hex            input is hex text (whitespace, 0x prefixes and commas ignored)\n"
@@ -35,6 +37,9 @@ static void usage(FILE *f)
 	      "  --no-crc-check   publish DSMR telegrams whose CRC does not match or is missing (warnings)\n"
 	      "  --timezone TZ    zone of DSMR W/S timestamps: POSIX TZ (\"EET-2EEST\") or \"+02:00/+03:00\";\n"
 	      "                   default CET/CEST\n"
+	      "  --scale OBIS=N   multiply a value the meter sends without scaler by 10^N (-9..9), e.g.\n"
+	      "                   --scale 1-0:31.7.0=-2; only for values named as published raw\n"
+	      "  --unit OBIS=UNIT unit of such a value, e.g. --unit 1-0:31.7.0=A\n"
 	      "  -h, --help       this text\n"
 	      "  -V, --version    print the version\n"
 	      "\n"
@@ -58,6 +63,24 @@ static void on_telegram(void *ctx, const struct sm_telegram *t)
 	fflush(stdout);
 	json_object_put(o);
 	run->telegrams++;
+	/* Name each value published raw once, with the way to scale it. */
+	for (size_t i = 0; i < t->nreadings; i++) {
+		const struct sm_reading *r = &t->readings[i];
+		size_t k = 0;
+		if (!r->unscaled || !r->has_obis)
+			continue;
+		while (k < run->nnoted && memcmp(run->noted[k], r->obis, 6) != 0)
+			k++;
+		if (k < run->nnoted || run->nnoted == SM_MAX_OVERRIDES)
+			continue;
+		memcpy(run->noted[run->nnoted++], r->obis, 6);
+		char code[SM_OBIS_STRLEN];
+		sm_obis_format(r->obis, code, sizeof(code));
+		fprintf(stderr,
+		        "smartmeter-decode: note: %s has no scaler or unit on the wire and no rule for this meter: "
+		        "published raw (--scale %s=N / --unit %s=UNIT if you know them)\n",
+		        code, code, code);
+	}
 }
 
 static void on_event(void *ctx, const struct sm_event *ev)
@@ -78,12 +101,16 @@ int main(int argc, char **argv)
 		{ "auth-key", required_argument, NULL, 'a' },
 		{ "no-crc-check", no_argument, NULL, 'C' },
 		{ "timezone", required_argument, NULL, 'z' },
+		{ "scale", required_argument, NULL, 's' },
+		{ "unit", required_argument, NULL, 'u' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct sm_decoder_config cfg = { 0 };
 	struct run run = { 0 };
+	static struct sm_override overrides[SM_MAX_OVERRIDES];
+	size_t noverrides = 0;
 	bool hex = false;
 	int c, rc = 0;
 
@@ -109,6 +136,23 @@ int main(int argc, char **argv)
 		case 'C':
 			cfg.dsmr_crc_optional = true;
 			break;
+		case 's':
+		case 'u': {
+			char key[64];
+			const char *eq = strchr(optarg, '=');
+			int kn = eq ? snprintf(key, sizeof(key), "%s.%.*s", c == 's' ? "scale" : "unit", (int)(eq - optarg),
+			                       optarg)
+			            : -1;
+			if (kn < 0 || (size_t)kn >= sizeof(key) ||
+			    sm_override_set(overrides, &noverrides, key, eq + 1) != SM_OK) {
+				fprintf(stderr, "smartmeter-decode: --%s '%s': expected OBIS=%s\n", c == 's' ? "scale" : "unit",
+				        optarg, c == 's' ? "N (-9..9)" : "UNIT");
+				return 2;
+			}
+			cfg.overrides = overrides;
+			cfg.noverrides = noverrides;
+			break;
+		}
 		case 'z':
 			if (sm_tz_parse(optarg, &cfg.dsmr_winter_offset_min, &cfg.dsmr_summer_offset_min) != SM_OK) {
 				fprintf(stderr, "smartmeter-decode: --timezone '%s': expected a POSIX TZ such as EET-2EEST "

@@ -460,6 +460,55 @@ static void smarty_warning_names_the_published_auth_key(void **state)
 	capture_fini(&c);
 }
 
+/* scale.<obis> / unit.<obis>: applied to a value the meter sends raw, never to one it scales itself. */
+static void overrides_apply_to_raw_values_only(void **state)
+{
+	(void)state;
+	struct sm_override ov[SM_MAX_OVERRIDES];
+	size_t n = 0;
+	assert_int_equal(sm_override_set(ov, &n, "scale.1-0:31.7.0", "-2"), SM_OK);
+	assert_int_equal(sm_override_set(ov, &n, "unit.1-0:31.7.0", "A"), SM_OK);
+	assert_int_equal(sm_override_set(ov, &n, "scale.1-0:1.8.0", "3"), SM_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(sm_override_set(ov, &n, "scale.1-0:31.7.0", "12"), SM_E_INVAL);
+	assert_int_equal(sm_override_set(ov, &n, "scale.nonsense", "1"), SM_E_INVAL);
+	assert_int_equal(sm_override_set(ov, &n, "unit.1-0:31.7.0", "k W"), SM_E_INVAL);
+	assert_int_equal(sm_override_set(ov, &n, "gain.1-0:31.7.0", "1"), SM_E_INVAL);
+
+	/* {OBIS, value} without scaler_unit for the current; the energy carries its own scaler_unit. */
+	uint8_t body[64], apdu[96], info[128], frame[160];
+	size_t b = 0;
+	const uint8_t cur[] = {0x02, 0x02, 0x09, 0x06, 0x01, 0x00, 0x1F, 0x07, 0x00, 0xFF, 0x06, 0x00, 0x00, 0x02, 0x0B};
+	body[b++] = 0x01;
+	body[b++] = 0x02;
+	memcpy(body + b, cur, sizeof(cur));
+	b += sizeof(cur);
+	const uint8_t en[] = {0x02, 0x03, 0x09, 0x06, 0x01, 0x00, 0x01, 0x08, 0x00, 0xFF, 0x06, 0x00, 0x00, 0x00,
+	                      0x07, 0x02, 0x02, 0x0F, 0x00, 0x16, 0x1E};
+	memcpy(body + b, en, sizeof(en));
+	b += sizeof(en);
+	size_t an = dlmsbuild_notification(apdu, sizeof(apdu), 1, body, b);
+	memcpy(info, dlmsbuild_llc, 3);
+	memcpy(info + 3, apdu, an);
+	size_t fn = dlmsbuild_hdlc_frame(frame, sizeof(frame), &dlmsbuild_hdlc_aidon, false, info, an + 3);
+
+	struct capture c;
+	capture_init(&c, NULL);
+	capture_feed(&c, frame, fn, 0, 1);
+	assert_string_equal(capture_value_text(&c, 0, "1-0:31.7.0"), "523");
+	assert_null(json_object_object_get(capture_value(&c, 0, "1-0:31.7.0"), "unit"));
+	capture_fini(&c);
+
+	struct sm_decoder_config cfg = {.overrides = ov, .noverrides = n};
+	capture_init(&c, &cfg);
+	capture_feed(&c, frame, fn, 0, 1);
+	assert_string_equal(capture_value_text(&c, 0, "1-0:31.7.0"), "5.23");
+	assert_string_equal(json_object_get_string(json_object_object_get(capture_value(&c, 0, "1-0:31.7.0"), "unit")),
+	                    "A");
+	assert_string_equal(capture_value_text(&c, 0, "1-0:1.8.0"), "7"); /* its own scaler 0: not x1000 */
+	capture_fini(&c);
+}
+
 int main(void)
 {
 	gcm_init();
@@ -478,6 +527,7 @@ int main(void)
 		cmocka_unit_test(running_crc_matches_direct_crc),
 		cmocka_unit_test(wrong_key_without_tag_check_says_so),
 		cmocka_unit_test(smarty_warning_names_the_published_auth_key),
+		cmocka_unit_test(overrides_apply_to_raw_values_only),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
