@@ -82,6 +82,8 @@ static const struct option_def options[] = {
 	{ "meter", "energy_multiplier", OPT_DOUBLE, OPTF_POSITIVE, 0, 1e6, "1", F(energy_multiplier), 0,
 	  "usually CT ratio x VT ratio" },
 	{ "meter", "crc_check", OPT_BOOL, 0, 0, 0, "true", F(crc_check), 0, NULL },
+	{ "meter", "timezone", OPT_STRING, 0, 0, 0, NULL, F(timezone), 0,
+	  "a POSIX TZ such as EET-2EEST, or +02:00/+03:00 (winter/summer)" },
 	{ "meter", "offline_after", OPT_UINT, 0, 0, 86400, "0", F(offline_after), 0,
 	  "seconds without a telegram before the meter is marked offline; 0 = automatic" },
 
@@ -571,6 +573,16 @@ static int finish(struct config *cfg, const char *name, const unsigned *lines, s
 			          path);
 	}
 
+	if (cfg->timezone) {
+		int16_t w, su;
+		if (sm_tz_parse(cfg->timezone, &w, &su) != SM_OK) {
+			diag_error(diag, name, lines[option_index("meter", "timezone")],
+			           "timezone = '%s' is not a POSIX TZ (hint: EET-2EEST, CET-1CEST, or +02:00/+03:00)",
+			           cfg->timezone);
+			return -1;
+		}
+	}
+
 	if (cfg->password_file) {
 		size_t fi = option_index("mqtt", "password_file");
 		if (cfg->password) {
@@ -687,6 +699,18 @@ int config_parse_buffer(struct config *cfg, const char *name, const char *buf, s
 			return -1;
 		}
 		const struct option_def *o = find_option(section, key);
+		if (!o && !strcmp(section, "meter") && (!strncmp(key, "scale.", 6) || !strncmp(key, "unit.", 5))) {
+			/* scale.<obis> = N, unit.<obis> = text: for values the meter sends without scaler_unit */
+			enum sm_err oe = sm_override_set(cfg->overrides, &cfg->noverrides, key, value);
+			if (oe != SM_OK) {
+				diag_error(diag, name, lineno, "%s = '%s': %s", key, value,
+				           oe == SM_E_COUNT ? "too many scale./unit. overrides"
+				                            : "expected scale.<OBIS> = -9..9 or unit.<OBIS> = a unit without "
+				                              "spaces (hint: scale.1-0:31.7.0 = -2, unit.1-0:31.7.0 = A)");
+				return -1;
+			}
+			continue;
+		}
 		if (!o) {
 			char hint[400];
 			unknown_key_hint(section, key, hint, sizeof(hint));
@@ -785,7 +809,8 @@ bool config_keys_changed(const struct config *a, const struct config *b)
 {
 	return a->has_key != b->has_key || a->has_auth_key != b->has_auth_key ||
 	       memcmp(a->key, b->key, sizeof(a->key)) || memcmp(a->auth_key, b->auth_key, sizeof(a->auth_key)) ||
-	       a->crc_check != b->crc_check;
+	       a->crc_check != b->crc_check || !str_eq(a->timezone, b->timezone) ||
+	       a->noverrides != b->noverrides || memcmp(a->overrides, b->overrides, a->noverrides * sizeof(a->overrides[0]));
 }
 
 size_t config_slug(const char *in, char *out, size_t outsz)

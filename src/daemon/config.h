@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "smartmeter/decoder.h"
+
 #include "log.h"
 
 #define CONFIG_DEFAULT_PATH "/etc/smartmeter.conf"
@@ -44,7 +46,10 @@ struct config {
 	double voltage_multiplier;
 	double current_multiplier;
 	double energy_multiplier;
-	bool crc_check;          /* false = publish DSMR telegrams whose CRC does not match */
+	bool crc_check;          /* false = publish DSMR telegrams whose CRC does not match or is missing */
+	char *timezone;          /* DSMR W/S offsets: POSIX TZ or "+02:00/+03:00"; NULL = $TZ, else CET */
+	struct sm_override overrides[SM_MAX_OVERRIDES]; /* scale.<obis> / unit.<obis> */
+	size_t noverrides;
 	unsigned offline_after;  /* seconds of silence before availability goes offline; 0 = auto */
 
 	/* [mqtt] */

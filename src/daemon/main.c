@@ -16,6 +16,7 @@
 #include "loop.h"
 #include "mqtt.h"
 #include "notify.h"
+#include "overrides.h"
 #include "publish.h"
 #include "serial.h"
 #include "smartmeter/decoder.h"
@@ -41,6 +42,7 @@ struct app {
 	struct ratelimit frame_warnings;
 	bool stopping;
 	char client_id[128];
+	struct raw_notes raw_notes;
 };
 
 static void usage(FILE *f)
@@ -67,6 +69,7 @@ static void on_telegram(void *ctx, const struct sm_telegram *t)
 	struct app *app = ctx;
 	struct sm_stats st;
 	sm_decoder_stats(app->dec, &st);
+	overrides_note_raw(&app->raw_notes, t);
 	if (app->src) {
 		char line[48];
 		source_frame_ok(app->src, st.high_bit_seen);
@@ -263,6 +266,7 @@ static int start_decoder(struct app *app)
 	struct sm_decoder_config dc = { 0 };
 	enum sm_err err = SM_OK;
 	dc.dsmr_crc_optional = !app->cfg.crc_check;
+	overrides_decoder_config(&app->cfg, &dc);
 	dc.has_key = app->cfg.has_key;
 	memcpy(dc.key, app->cfg.key, sizeof(dc.key));
 	dc.has_auth_key = app->cfg.has_auth_key;

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "config.h"
+#include "overrides.h"
 
 static struct config_diag diag;
 
@@ -335,6 +336,43 @@ static int teardown(void **state)
 	return system(cmd) == 0 ? 0 : -1;
 }
 
+/* [meter] timezone and scale.<obis> / unit.<obis>: parsed into what the decoder gets. */
+static void meter_zone_and_overrides(void **state)
+{
+	(void)state;
+	struct config cfg;
+	const char *text = "[meter]\ntimezone = EET-2EEST\nscale.1-0:31.7.0 = -2\nunit.1-0:31.7.0 = A\n"
+	                   "unit.1-0:14.7.0 = Hz\n";
+	assert_int_equal(config_init(&cfg), 0);
+	assert_int_equal(config_parse_buffer(&cfg, "t.conf", text, strlen(text), &diag), 0);
+	assert_int_equal(cfg.noverrides, 2);
+	assert_true(cfg.overrides[0].has_scaler);
+	assert_int_equal(cfg.overrides[0].scaler, -2);
+	assert_string_equal(cfg.overrides[0].unit, "A");
+	assert_false(cfg.overrides[1].has_scaler);
+	struct sm_decoder_config dc = {0};
+	overrides_decoder_config(&cfg, &dc);
+	assert_true(dc.has_dsmr_tz);
+	assert_int_equal(dc.dsmr_winter_offset_min, 120);
+	assert_int_equal(dc.dsmr_summer_offset_min, 180);
+	assert_int_equal(dc.noverrides, 2);
+	config_free(&cfg);
+
+	assert_err("[meter]\ntimezone = Europe/Helsinki\n", "t.conf:2: timezone = 'Europe/Helsinki' is not a POSIX TZ");
+	assert_err("[meter]\nscale.1-0:31.7.0 = lots\n", "t.conf:2: scale.1-0:31.7.0 = 'lots'");
+	assert_err("[meter]\nscale.31.7 = 1\n", "t.conf:2:");
+	assert_err("[mqtt]\nscale.1-0:31.7.0 = 1\n", "unknown key");
+
+	/* Each raw code is named once in the log, whatever the number of telegrams. */
+	struct sm_reading r[2] = {{.obis = {1, 0, 31, 7, 0, 255}, .has_obis = true, .unscaled = true},
+	                          {.obis = {1, 0, 1, 8, 0, 255}, .has_obis = true}};
+	r[0].value.type = r[1].value.type = SM_VALUE_NUMBER;
+	struct sm_telegram t = {.readings = r, .nreadings = 2};
+	struct raw_notes notes = {0};
+	assert_int_equal(overrides_note_raw(&notes, &t), 1);
+	assert_int_equal(overrides_note_raw(&notes, &t), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -343,6 +381,7 @@ int main(void)
 		cmocka_unit_test(unknown_keys),       cmocka_unit_test(bad_values),
 		cmocka_unit_test(keys_are_never_echoed), cmocka_unit_test(cross_key_rules),
 		cmocka_unit_test(load_file),          cmocka_unit_test(slugs_and_changes),
+		cmocka_unit_test(meter_zone_and_overrides),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
