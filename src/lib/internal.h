@@ -144,8 +144,6 @@ uint16_t sm_stream_crc16_x25(struct sm_decoder *dec, const uint8_t *p, size_t n)
 void sm_stream_shadow(struct sm_decoder *dec, uint64_t from, uint64_t to);
 /* Emit the "skipped n bytes" note for the garbage run so far, if any. */
 void sm_stream_report_garbage(struct sm_decoder *dec);
-/* "HDLC frame", "DSMR telegram", ... from the framer table. */
-const char *sm_framer_name(enum sm_framing f);
 
 /* Deliver the builder's telegram (fills origin/security fields, counts it). */
 void sm_emit_telegram(struct sm_decoder *dec, const struct sm_origin *org, const struct sm_secinfo *sec);

@@ -76,14 +76,6 @@ static const struct sm_framer framers[] = {
 };
 #define SM_NFRAMERS (sizeof(framers) / sizeof(framers[0]))
 
-const char *sm_framer_name(enum sm_framing f)
-{
-	for (size_t i = 0; i < SM_NFRAMERS; i++)
-		if (framers[i].framing == f)
-			return framers[i].name;
-	return "frame";
-}
-
 /* ---- X.25 CRC of any span of the buffer in O(log n) ----
  * The CRC register update r' = (r >> 8) ^ T[(r ^ b) & 0xFF] is linear over GF(2), so with P[i] the
  * register after buf[0..i) from 0, the register over buf[a..b) from init I is
