@@ -337,10 +337,7 @@ static void ha_configure(struct publisher *p, const struct config *cfg)
 static void apply_config(struct publisher *p, const struct config *cfg)
 {
 	snprintf(p->prefix, sizeof(p->prefix), "%s", cfg->topic_prefix);
-	if (cfg->instance)
-		snprintf(p->instance, sizeof(p->instance), "%s", cfg->instance);
-	else
-		config_default_instance(p->instance, sizeof(p->instance));
+	config_instance(cfg, p->instance, sizeof(p->instance));
 	p->fixed_id[0] = '\0';
 	if (cfg->meter_id)
 		snprintf(p->fixed_id, sizeof(p->fixed_id), "%s", cfg->meter_id);
