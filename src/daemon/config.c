@@ -113,12 +113,17 @@ static const struct option_def options[] = {
 	  F(discovery_prefix), 0, "no '+', '#', and no leading or trailing '/'" },
 	{ "homeassistant", "expire_after", OPT_UINT, 0, 0, 86400, "300", F(expire_after), 0, "seconds; 0 = not sent" },
 	{ "homeassistant", "stale_after", OPT_UINT, 0, 0, 30u * 86400u, "7500", F(stale_after), 0, "seconds; 0 = never" },
+	{ "homeassistant", "status_topic", OPT_STRING, OPTF_TOPIC, 0, 0, NULL, F(ha_status_topic), 0,
+	  "Home Assistant's birth message topic (MQTT integration options); unset = <discovery_prefix>/status" },
 	{ "homeassistant", "device_discovery", OPT_BOOL, 0, 0, 0, "false", F(device_discovery), 0, NULL },
 	{ "homeassistant", "reactive_energy_class", OPT_BOOL, 0, 0, 0, "false", F(reactive_energy_class), 0, NULL },
 	{ "homeassistant", "max_energy_jump_kwh", OPT_DOUBLE, 0, 0, 1e9, "10", F(max_energy_jump_kwh), 0,
 	  "kWh; 0 = no fixed allowance" },
 	{ "homeassistant", "max_power_kw", OPT_DOUBLE, 0, 0, 1e9, "200", F(max_power_kw), 0,
 	  "kW; 0 = no allowance growing with time" },
+
+	{ "daemon", "state_dir", OPT_STRING, OPTF_REQUIRED, 0, 0, "/var/lib/smartmeterd", F(state_dir), 0,
+	  "a directory the daemon may write (systemd StateDirectory=)" },
 
 	{ "log", "level", OPT_LEVEL, 0, 0, 0, "info", F(log_level), 0, "use error, warning, notice, info or debug" },
 	{ "log", "capture_file", OPT_STRING, 0, 0, 0, NULL, F(capture_file), 0, NULL },
@@ -128,7 +133,7 @@ static const struct option_def options[] = {
 
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))
 
-static const char *const sections[] = { "serial", "meter", "mqtt", "homeassistant", "log" };
+static const char *const sections[] = { "serial", "meter", "mqtt", "homeassistant", "daemon", "log" };
 
 const char *serial_format_name(enum serial_format f)
 {

@@ -73,10 +73,14 @@ struct config {
 	char *discovery_prefix;
 	unsigned expire_after;   /* seconds, 0 = not sent; raised to 3 push intervals when the meter is slower */
 	unsigned stale_after;    /* seconds of telegrams before configs we no longer produce are removed; 0 = never */
+	char *ha_status_topic;   /* NULL = <discovery_prefix>/status */
 	bool device_discovery;
 	bool reactive_energy_class;
 	double max_energy_jump_kwh; /* guard.h: increase always plausible; both 0 = only decreases held */
 	double max_power_kw;        /* guard.h: plus this power x the time since the last value */
+
+	/* [daemon] */
+	char *state_dir;         /* learned meter identities (identity.h) */
 
 	/* [log] */
 	enum log_level log_level;
