@@ -247,18 +247,19 @@ class Pty:
 
 
 class Daemon:
-    def __init__(self, tmp, config_text, args=("-v",), name="smartmeter.conf"):
+    def __init__(self, tmp, config_text, args=("-v",), name="smartmeter.conf", env_extra=None, logname=None):
         self.tmp = tmp
         self.conf = os.path.join(tmp, name)
         with open(self.conf, "w") as f:
             f.write(config_text)
         os.chmod(self.conf, 0o600)
-        self.logpath = os.path.join(tmp, "smartmeterd.log")
+        self.logpath = os.path.join(tmp, logname or "smartmeterd.log")
         self.log = open(self.logpath, "ab")
         env = dict(os.environ)
         env.pop("NOTIFY_SOCKET", None)
         env.pop("JOURNAL_STREAM", None)
         env.setdefault("ASAN_OPTIONS", "detect_leaks=1")
+        env.update(env_extra or {})
         self.proc = subprocess.Popen([daemon_path(), "-c", self.conf, *args], stdout=self.log,
                                      stderr=subprocess.STDOUT, env=env)
 
@@ -308,6 +309,51 @@ instance = itest
 [log]
 level = info
 {extra}"""
+
+
+def nss_wrapper_env(tmp, hosts):
+    """A test-only resolver: cwrap's nss_wrapper (Debian libnss-wrapper) preloaded into the daemon answers
+    host lookups from our own hosts file, so a name can resolve to a refusing address before an accepting
+    one without touching /etc/hosts. hosts: [(address, name), ...] in the order getaddrinfo returns them.
+    Exits 77 (skip) when the library is not installed."""
+    lib = None
+    for d in ("/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib", "/usr/lib64"):
+        if os.path.exists(os.path.join(d, "libnss_wrapper.so")):
+            lib = os.path.join(d, "libnss_wrapper.so")
+            break
+    if not lib:
+        print("SKIP: libnss_wrapper.so not installed (apt-get install libnss-wrapper)", file=sys.stderr)
+        sys.exit(SKIP)
+    paths = {}
+    for name, text in (("hosts", "".join(f"{a} {n}\n" for a, n in hosts)),
+                       ("passwd", "root:x:0:0:root:/root:/bin/sh\n"), ("group", "root:x:0:\n")):
+        paths[name] = os.path.join(tmp, "nss-" + name)
+        with open(paths[name], "w") as f:
+            f.write(text)
+    asan = os.environ.get("ASAN_OPTIONS", "detect_leaks=1")
+    return {"LD_PRELOAD": lib, "NSS_WRAPPER_HOSTS": paths["hosts"], "NSS_WRAPPER_PASSWD": paths["passwd"],
+            "NSS_WRAPPER_GROUP": paths["group"],
+            # under ASan the preloaded library comes before the ASan runtime: allowed, it only resolves names
+            "ASAN_OPTIONS": asan + ":verify_asan_link_order=0"}
+
+
+def make_tls_certs(tmp):
+    """A CA, a broker certificate for localhost / 127.0.0.1 signed by it, and an unrelated CA; returns the
+    mosquitto listener options."""
+    def openssl(*args):
+        subprocess.run(["openssl", *args], cwd=tmp, check=True, capture_output=True, timeout=60)
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=smd-test-ca",
+            "-keyout", "ca.key", "-out", "ca.crt")
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=other-ca",
+            "-keyout", "other.key", "-out", "other.crt")
+    openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost", "-keyout", "srv.key", "-out", "srv.csr")
+    with open(os.path.join(tmp, "ext"), "w") as f:
+        f.write("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
+    openssl("x509", "-req", "-in", "srv.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-days", "2",
+            "-extfile", "ext", "-out", "srv.crt")
+    for f in ("ca.crt", "srv.crt", "srv.key"):
+        os.chmod(os.path.join(tmp, f), 0o644)  # test keys only: the broker may run as another user
+    return f"cafile {tmp}/ca.crt\ncertfile {tmp}/srv.crt\nkeyfile {tmp}/srv.key\n"
 
 
 class Env:
