@@ -444,3 +444,63 @@ def aidon_push(power_w=1234, volt_dv=2301, amp_da=57, meter="7359992890941742", 
                      b"\x02\x02\x0f\x00\x16\x1e")
     apdu = b"\x0f\x40\x00\x00\x00\x00" + b"\x01" + bytes([len(items)]) + b"".join(items)
     return hdlc_frame(b"\xe6\xe7\x00" + apdu)
+
+
+# ---- Nordic HAN lists (HAN-NVE): list 1 every 2-10 s (power only, no meter id), list 2 with identity,
+# voltages and currents every 10 s, list 3 with clock and energy registers once an hour ----
+
+def _u32(v):
+    return b"\x06" + v.to_bytes(4, "big")
+
+
+def _i16(v):
+    return b"\x10" + v.to_bytes(2, "big", signed=True)
+
+
+def _u16(v):
+    return b"\x12" + v.to_bytes(2, "big")
+
+
+def _clock(y, mo, d, h, mi, s):
+    return b"\x09\x0c" + y.to_bytes(2, "big") + bytes([mo, d, 0xFF, h, mi, s, 0xFF, 0x80, 0x00, 0x00])
+
+
+def aidon_list(n, power_w=763, energy_wh=10955183, meter="7359992890497997", hour=19):
+    """An Aidon 6534-shaped list n (1, 2 or 3): an array of {OBIS, value[, scaler_unit]} structures, the
+    same element types and scalers as a real Aidon (list 1: one structure)."""
+    def item(code, val, scaler=None, unit=None):
+        if scaler is None:
+            return b"\x02\x02" + _obis(code) + val
+        return b"\x02\x03" + _obis(code) + val + b"\x02\x02\x0f" + bytes([scaler & 0xFF]) + b"\x16" + bytes([unit])
+    items = [item([1, 0, 1, 7, 0, 255], _u32(power_w), 0, 0x1B)]
+    if n >= 2:
+        items = [item([1, 1, 0, 2, 129, 255], _vstr("AIDON_V0001")), item([0, 0, 96, 1, 0, 255], _vstr(meter)),
+                 item([0, 0, 96, 1, 7, 255], _vstr("6534"))] + items + [
+            item([1, 0, 2, 7, 0, 255], _u32(0), 0, 0x1B), item([1, 0, 3, 7, 0, 255], _u32(0), 0, 0x1D),
+            item([1, 0, 4, 7, 0, 255], _u32(421), 0, 0x1D),
+            item([1, 0, 31, 7, 0, 255], _i16(4), -1, 0x21), item([1, 0, 51, 7, 0, 255], _i16(11), -1, 0x21),
+            item([1, 0, 71, 7, 0, 255], _i16(23), -1, 0x21),
+            item([1, 0, 32, 7, 0, 255], _u16(2328), -1, 0x23), item([1, 0, 52, 7, 0, 255], _u16(2320), -1, 0x23),
+            item([1, 0, 72, 7, 0, 255], _u16(2313), -1, 0x23)]
+    if n >= 3:
+        items += [item([0, 0, 1, 0, 0, 255], _clock(2025, 12, 14, hour, 0, 0)),
+                  item([1, 0, 1, 8, 0, 255], _u32(energy_wh // 10), 1, 0x1E),
+                  item([1, 0, 2, 8, 0, 255], _u32(0), 1, 0x1E),
+                  item([1, 0, 3, 8, 0, 255], _u32(1305), 1, 0x20),
+                  item([1, 0, 4, 8, 0, 255], _u32(153400), 1, 0x20)]
+    apdu = b"\x0f\x40\x00\x00\x00\x00" + b"\x01" + bytes([len(items)]) + b"".join(items)
+    return hdlc_frame(b"\xe6\xe7\x00" + apdu)
+
+
+def kaifa_list(n, power_w=890, energy_wh=190341, meter="6970631401753985", hour=5):
+    """A Kaifa MA304-shaped list n: a notification with its date-time and a structure of bare values in a
+    fixed order (no OBIS codes on the wire: the layout is known by its element count, 1 / 13 / 18)."""
+    vals = [_u32(power_w)]
+    if n >= 2:
+        vals = [_vstr("KFM_001"), _vstr(meter), _vstr("MA304H3E"), _u32(power_w), _u32(0), _u32(0), _u32(34),
+                _u32(1199), _u32(3226), _u32(3059), _u32(2389), _u32(0), _u32(2392)]
+    if n >= 3:
+        vals += [_clock(2017, 9, 15, hour, 0, 10), _u32(energy_wh), _u32(0), _u32(353), _u32(17387)]
+    apdu = (b"\x0f\x40\x00\x00\x00" + b"\x09\x0c\x07\xe1\x09\x0f\x05" + bytes([hour, 0, 10]) + b"\xff\x80\x00\x00" +
+            b"\x02" + bytes([len(vals)]) + b"".join(vals))
+    return hdlc_frame(b"\xe6\xe7\x00" + apdu)
