@@ -530,6 +530,18 @@ static void say_diagnosis(struct source *s, const struct line_stats *st, bool tr
 		return;
 	s->last_diag = d;
 	s->last_diag_ms = now;
+	if (!s->autodetect && (s->kind == KIND_TTY_SP || s->kind == KIND_TTY_TERMIOS) && st->bytes) {
+		/* Fixed line settings: name what autodetection would have tried instead of guessing one. */
+		char tries[160], one[32];
+		size_t n = 0;
+		tries[0] = '\0';
+		for (size_t i = 0; i < sizeof(auto_candidates) / sizeof(auto_candidates[0]) && n < sizeof(tries); i++)
+			n += (size_t)snprintf(tries + n, sizeof(tries) - n, "%s%s", i ? ", " : "",
+			                      setting_text(&auto_candidates[i], one, sizeof(one)));
+		log_warning("serial: %s: nothing decodes at %s: %s (hint: set baudrate = auto and format = auto to try %s)",
+		            s->device, setting_text(&s->cand[s->cur], one, sizeof(one)), d, tries);
+		return;
+	}
 	log_warning("serial: %s: nothing decodes: %s", s->device, d);
 }
 
@@ -738,8 +750,9 @@ const char *serial_diagnose(const struct line_stats *st, enum serial_format fmt,
 			return "bytes arrive with parity/framing errors at every setting: signal probably inverted — use an "
 			       "inverting cable";
 		if (fmt == FORMAT_8E1 || fmt == FORMAT_7E1)
-			return "parity errors: try format = 8N1 (or another baudrate)";
-		return "parity errors: try format = 8E1 (or another baudrate)";
+			return "parity or framing errors: wrong speed or parity, or an inverted signal";
+		/* Without a parity bit only the stop bit can be wrong: a framing error, mostly the speed. */
+		return "framing errors: wrong speed, or an inverted signal";
 	}
 	if (st->bytes >= 64 && st->frame_starts == 0)
 		return "bytes arrive but no frame start: signal probably inverted — use an inverting cable";
