@@ -640,10 +640,6 @@ static int finish(struct config *cfg, const char *name, const unsigned *lines, s
 		           "device '%s' must be tcp://host:port (an IPv6 address as tcp://[addr]:port)", cfg->device);
 		return -1;
 	}
-	bool any = false;
-	for (size_t i = 0; i < NOPTIONS; i++)
-		any |= lines[i] != 0;
-	cfg->empty = !any;
 	cfg->tls = cfg->tls_ca_file || cfg->tls_cert_file || cfg->tls_insecure;
 	if (cfg->tls && !cfg->tls_ca_file) {
 		size_t i = option_index("mqtt", cfg->tls_cert_file ? "tls_cert_file" : "tls_insecure");
@@ -748,6 +744,8 @@ int config_parse_buffer(struct config *cfg, const char *name, const char *buf, s
 			return -1;
 		}
 	}
+	/* Not one section header: an empty (or truncated, or comment-only) file, not a configuration. */
+	cfg->empty = section == NULL;
 	return finish(cfg, name, lines, diag);
 }
 
@@ -907,7 +905,7 @@ int config_check_runtime(const struct config *cfg, struct config_diag *diag)
 	const char *name = cfg->path ? cfg->path : "configuration";
 
 	if (cfg->empty) {
-		diag_error(diag, name, 0, "sets no option at all (empty file?)");
+		diag_error(diag, name, 0, "has no section at all (empty file?)");
 		return -1;
 	}
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {

@@ -89,7 +89,7 @@ struct config {
 
 	/* where it came from */
 	char *path;
-	bool empty;              /* the text set no option at all (an empty or truncated file) */
+	bool empty;              /* the text has no [section] at all (an empty or comment-only file) */
 };
 
 /* Why a load failed: "file:line: message" (and a hint on the same line). Warnings are things the
@@ -126,8 +126,9 @@ bool config_keys_changed(const struct config *a, const struct config *b);
 size_t config_slug(const char *in, char *out, size_t outsz);
 
 /* What only shows when the daemon starts, so that --check-config and SIGHUP refuse it beforehand: a
- * file that sets nothing (empty or truncated), and tls_ca_file / tls_cert_file / tls_key_file /
- * key_file / auth_key_file / password_file that cannot be read now. 0, or -1 with diag->error set. */
+ * file without a single [section] (empty, truncated or comments only), and tls_ca_file, tls_cert_file,
+ * tls_key_file, key_file, auth_key_file or password_file that cannot be read now. 0, or -1 with
+ * diag->error set. */
 int config_check_runtime(const struct config *cfg, struct config_diag *diag);
 
 /* Default instance name (hence client id and status topic), unique per configuration so that several
