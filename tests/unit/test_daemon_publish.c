@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -274,5 +276,18 @@ int main(void)
 		cmocka_unit_test(serial_arrives_later),
 		cmocka_unit_test(state_carries_every_key),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	int rc = cmocka_run_group_tests(tests, NULL, NULL);
+	/* the identity files the publishers kept */
+	DIR *d = state_dir[0] ? opendir(state_dir) : NULL;
+	for (struct dirent *e; d && (e = readdir(d));) {
+		char path[512];
+		snprintf(path, sizeof(path), "%s/%s", state_dir, e->d_name);
+		if (e->d_name[0] != '.')
+			unlink(path);
+	}
+	if (d) {
+		closedir(d);
+		rmdir(state_dir);
+	}
+	return rc;
 }
