@@ -34,7 +34,7 @@ static void on_telegram(void *ctx, const struct sm_telegram *tg)
 	unsigned long n;
 	double t0, t;
 
-	if (!d || discovery_update(d, "E0012345678", NULL, tg, &b) < 0 || b.n == 0) {
+	if (!d || discovery_update(d, "E0012345678", NULL, tg, NULL, &b) < 0 || b.n == 0) {
 		*rc = 1;
 		discovery_free(d);
 		return;
@@ -70,7 +70,7 @@ static void on_telegram(void *ctx, const struct sm_telegram *tg)
 	state_list_free(&l);
 
 	for (n = 0, t0 = now(); (t = now() - t0) < seconds; n++) {
-		discovery_update(d, "E0012345678", NULL, tg, &b); /* unchanged layout: nothing to send */
+		discovery_update(d, "E0012345678", NULL, tg, NULL, &b); /* unchanged layout: nothing to send */
 		if (b.n)
 			*rc = 1;
 	}

@@ -373,7 +373,7 @@ void ha_guard(struct ha *h, const char *meter_id, struct state_list *l)
 }
 
 void ha_telegram(struct ha *h, const char *meter_id, const struct identity *id, const struct sm_telegram *t,
-                 uint64_t gap_ms)
+                 const struct state_list *l, uint64_t gap_ms)
 {
 	struct discovery_batch b = { 0 };
 
@@ -387,11 +387,11 @@ void ha_telegram(struct ha *h, const char *meter_id, const struct identity *id, 
 	/* While collecting, stale configs of the other mode must go first (HA refuses a unique_id twice). */
 	if (h->collect == COLLECT_RUNNING) {
 		snprintf(h->held_meter, sizeof(h->held_meter), "%s", meter_id);
-		if (discovery_update(h->disc, meter_id, id, t, &h->held) < 0)
+		if (discovery_update(h->disc, meter_id, id, t, l, &h->held) < 0)
 			log_err("home assistant: out of memory building discovery configs");
 		return;
 	}
-	if (discovery_update(h->disc, meter_id, id, t, &b) < 0)
+	if (discovery_update(h->disc, meter_id, id, t, l, &b) < 0)
 		log_err("home assistant: out of memory building discovery configs");
 	else if (b.n) {
 		log_info("home assistant: %zu new or changed discovery configs for meter %s", b.n, meter_id);

@@ -549,7 +549,7 @@ void publisher_telegram(struct publisher *p, const struct sm_telegram *t)
 	}
 	loop_timer_arm(p->silence_timer, silence_ms(p), 0);
 
-	ha_telegram(p->ha, p->meter_id, &p->ident, t, gap); /* configs before the state they describe */
+	ha_telegram(p->ha, p->meter_id, &p->ident, t, &p->list, gap); /* configs before the state they describe */
 	size_t nkeys = ha_keys(p->ha, &keys);
 	for (size_t i = 0; i < nkeys; i++)
 		state_cache_want(p->cache, keys[i]); /* every key an entity reads, null until it has a value */
