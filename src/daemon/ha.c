@@ -345,13 +345,25 @@ void ha_guard(struct ha *h, const char *meter_id, struct state_list *l)
 		struct state_item *it = &l->v[i];
 		struct guard_result g;
 
-		if (!it->info || !it->info->state_class || strcmp(it->info->state_class, "total_increasing") != 0 ||
-		    it->v.type != STATE_NUMBER)
+		struct sm_number value;
+
+		if (!it->info || !it->info->state_class || strcmp(it->info->state_class, "total_increasing") != 0)
 			continue;
-		switch (guard_check(h->guard, loop_now_ms(), meter_id, it->key, it->unit, &it->v.num, &g)) {
+		if (it->v.type == STATE_NUMBER) {
+			value = it->v.num;
+		} else if (it->v.type == STATE_REAL) {
+			/* a non-integer CT/VT multiplier: judged on the value as published */
+			snprintf(now, sizeof(now), "%.10g", it->v.real);
+			if (!sm_number_parse(now, strlen(now), &value))
+				continue;
+		} else {
+			continue;
+		}
+		switch (guard_check(h->guard, loop_now_ms(), meter_id, it->key, it->unit, &value, &g)) {
 		case GUARD_HELD:
 			sm_number_format(&g.publish, was, sizeof(was));
-			sm_number_format(&it->v.num, now, sizeof(now));
+			sm_number_format(&value, now, sizeof(now));
+			it->v.type = STATE_NUMBER;
 			it->v.num = g.publish;
 			if (ratelimit_allow(&h->guard_log, loop_now_ms(), NULL))
 				log_warning("meter %s: %s %s from %s to %s%s: held back, publishing %s until confirmed (%u/%u)",
@@ -360,7 +372,7 @@ void ha_guard(struct ha *h, const char *meter_id, struct state_list *l)
 			break;
 		case GUARD_CONFIRMED:
 			sm_number_format(&g.last, was, sizeof(was));
-			sm_number_format(&it->v.num, now, sizeof(now));
+			sm_number_format(&value, now, sizeof(now));
 			log_notice("meter %s: %s changed from %s to %s%s and following telegrams confirm it: publishing it",
 			           meter_id, it->key, was, now, it->unit ? it->unit : "");
 			break;
