@@ -1,4 +1,4 @@
-/* crc.c — the three checksums of the consumer-port protocols (PROTOCOLS.md §1.3, §3.1, §3.5).
+/* crc.c — the checksums of the consumer-port protocols (PROTOCOLS.md §1.3, §3.1, §3.5).
  * Byte-wise tables generated from the reflected polynomials (check values in test_value):
  * the bitwise loop dominated HDLC decoding, whose FCS covers every byte of a frame. */
 #include "internal.h"
@@ -91,6 +91,16 @@ uint16_t sm_crc16_x25(const uint8_t *p, size_t n)
 	for (size_t i = 0; i < n; i++)
 		crc = (uint16_t)((crc >> 8) ^ crc_8408[(crc ^ p[i]) & 0xFF]);
 	return (uint16_t)~crc;
+}
+
+/* CRC-16/KERMIT: init 0, no xorout. check = 0x2189. Some Holley DTZ541 firmware seals its SML
+ * files with it instead of X.25 (SML.md "CRC"). */
+uint16_t sm_crc16_kermit(const uint8_t *p, size_t n)
+{
+	uint16_t crc = 0;
+	for (size_t i = 0; i < n; i++)
+		crc = (uint16_t)((crc >> 8) ^ crc_8408[(crc ^ p[i]) & 0xFF]);
+	return crc;
 }
 
 /* M-Bus: arithmetic sum modulo 256 */

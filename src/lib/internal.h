@@ -116,6 +116,20 @@ void sm_dlms_frame(struct sm_decoder *dec, enum sm_framing framing, const uint8_
 /* Idle / end of input: drop unfinished multi-frame messages with an SM_E_INCOMPLETE error. */
 void sm_dlms_flush(struct sm_decoder *dec);
 
+/* ---- SML (sml.c) ---- */
+#define SM_SML_START_LEN 8u /* 1B1B1B1B 01010101 */
+/* buf[0] == 0x1B. Same contract as the DLMS scanners, with one difference: a file that is cut short
+ * (a new start sequence, the end of input, or SM_SML_MAX_FILE bytes without an end sequence) is
+ * SM_SCAN_BAD with SM_E_TRUNCATED and *ret_len = SM_SML_START_LEN, so that whatever followed the
+ * start is rescanned. A file whose end sequence is there but whose CRC (X.25, or the Kermit variant of
+ * Holley DTZ541) fails is SM_SCAN_FRAME with *ret_err = SM_E_CRC: sm_sml_frame reports it with both
+ * values, and the stream then consumes only its start sequence unless CRC checking is off. */
+enum sm_scan sm_sml_scan(const uint8_t *buf, size_t len, bool eof, size_t *ret_len, enum sm_err *ret_err);
+/* One whole file from its start through its CRC, as sm_sml_scan measured it; scan_err is the
+ * scanner's verdict (SM_OK or SM_E_CRC). Un-escapes into dec->scratch, checks every message's crc16,
+ * decodes the value lists and emits one telegram or one error event. */
+void sm_sml_frame(struct sm_decoder *dec, const uint8_t *frame, size_t len, uint64_t offset, enum sm_err scan_err);
+
 /* ---- APDU content (axdr.c, cosem.c) ---- */
 /* apdu[0] == 0x0F: decode a data-notification and emit one telegram (or an error event). */
 void sm_cosem_notification(struct sm_decoder *dec, const uint8_t *apdu, size_t len,
@@ -149,7 +163,8 @@ size_t sm_cipher_headerless_len(const uint8_t *p, size_t len);
 
 /* ---- checksums (crc.c) ---- */
 uint16_t sm_crc16_arc(const uint8_t *p, size_t n);   /* DSMR: poly 0xA001 reflected, init 0 */
-uint16_t sm_crc16_x25(const uint8_t *p, size_t n);   /* HDLC HCS/FCS: init 0xFFFF, xorout 0xFFFF */
+uint16_t sm_crc16_x25(const uint8_t *p, size_t n);   /* HDLC HCS/FCS, SML: init 0xFFFF, xorout 0xFFFF */
+uint16_t sm_crc16_kermit(const uint8_t *p, size_t n); /* SML of Holley DTZ541: same polynomial, init 0, no xorout */
 uint8_t sm_sum8(const uint8_t *p, size_t n);          /* M-Bus checksum */
 
 /* ---- units (units.c) ---- */

@@ -10,6 +10,7 @@
  *   0x7E                   HDLC type 3         sm_hdlc_scan
  *   0x68                   M-Bus long frame    sm_mbus_scan
  *   0x0F 0xE6 0xE0 0xDB 0xDC  bare APDU        sm_rawapdu_scan
+ *   0x1B (1B1B1B1B 01010101)  SML file         sm_sml_scan
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -142,10 +143,11 @@ void sm_emit_telegram(struct sm_decoder *dec, const struct sm_origin *org, const
 	t->readings = b->readings;
 	t->cells = b->cells;
 	dec->stats.telegrams++;
-	if (t->protocol == SM_PROTOCOL_DSMR)
-		dec->stats.dsmr++;
-	else
-		dec->stats.dlms++;
+	switch (t->protocol) {
+	case SM_PROTOCOL_DSMR: dec->stats.dsmr++; break;
+	case SM_PROTOCOL_DLMS: dec->stats.dlms++; break;
+	case SM_PROTOCOL_SML: dec->stats.sml++; break;
+	}
 	if (dec->on_telegram)
 		dec->on_telegram(dec->ctx, t);
 }
@@ -272,6 +274,10 @@ static void process(struct sm_decoder *dec, bool eof)
 			f = SM_FRAMING_RAW;
 			r = sm_rawapdu_scan(dec->buf, dec->len, eof, &n, &err);
 			break;
+		case 0x1B:
+			f = SM_FRAMING_SML;
+			r = sm_sml_scan(dec->buf, dec->len, eof, &n, &err);
+			break;
 		case 0xAF:
 			/* Still unconfirmed 7E1 start: wait for the probe bytes unless the input ended. */
 			r = (dec->len < SM_SEVEN_BIT_PROBE && !eof) ? SM_SCAN_MORE : SM_SCAN_NO;
@@ -298,9 +304,15 @@ static void process(struct sm_decoder *dec, bool eof)
 				break;
 			}
 			report_garbage(dec);
-			if (f == SM_FRAMING_DSMR)
+			if (f == SM_FRAMING_DSMR) {
 				handle_dsmr(dec, n);
-			else
+			} else if (f == SM_FRAMING_SML) {
+				sm_sml_frame(dec, dec->buf, n, dec->buf_offset, err);
+				/* A file that failed its CRC is reported, then rescanned after its start sequence:
+				 * it may have been overtaken by another frame (integrity rules, DESIGN.md). */
+				if (err != SM_OK && !dec->cfg.dsmr_crc_optional)
+					n = SM_SML_START_LEN;
+			} else
 				sm_dlms_frame(dec, f, dec->buf, n, dec->buf_offset, err == SM_OK);
 			consume(dec, n);
 			break;
@@ -310,8 +322,13 @@ static void process(struct sm_decoder *dec, bool eof)
 			report_garbage(dec);
 			struct sm_origin org = { f, dec->buf_offset, n };
 			const char *what = f == SM_FRAMING_DSMR ? "DSMR telegram" : f == SM_FRAMING_HDLC ? "HDLC frame"
-			                 : f == SM_FRAMING_MBUS ? "M-Bus frame" : "APDU";
-			if (f == SM_FRAMING_DSMR && err == SM_E_UNSUPPORTED)
+			                 : f == SM_FRAMING_MBUS ? "M-Bus frame" : f == SM_FRAMING_SML ? "SML file" : "APDU";
+			if (f == SM_FRAMING_SML && (err == SM_E_TRUNCATED || err == SM_E_TOO_LONG))
+				sm_emit_event(dec, SM_EVENT_ERROR, err, &org, dec->buf, n,
+				              "SML file cut short: %s", err == SM_E_TRUNCATED
+				              ? "no end sequence before the next file's start or the end of input"
+				              : "no end sequence within the longest file size");
+			else if (f == SM_FRAMING_DSMR && err == SM_E_UNSUPPORTED)
 				sm_emit_event(dec, SM_EVENT_ERROR, err, &org, dec->buf, n,
 				              "DSMR telegram with an encrypted body but no system title (Elgama-style): "
 				              "not supported, no public IV construction is known");
