@@ -15,7 +15,8 @@
  * Escaping: a 1B1B1B1B that falls on a 4-byte boundary of the file is sent twice (the padding keeps the
  * end sequence on a boundary too). As libsml does, only aligned escapes are undone. The end sequence and
  * the start of a new file are recognised at any offset, so that a byte lost on the line costs this file
- * (its CRC fails) and never the next one.
+ * (its CRC fails) and never the next one: an aligned start sequence inside a file ends it at once; an
+ * unaligned one may be data, so it only counts when the file's CRC then fails.
  * CRC: CRC-16/X.25 over the file through "1A pad", low byte first; each message's crc16 is the X.25 of
  * the message through its body, as an Unsigned16 (or Unsigned8 when it is below 256). Some Holley
  * DTZ541 firmware uses CRC-16/KERMIT for both, high byte first; both are accepted (as libsml does),
@@ -117,6 +118,7 @@ enum sm_scan sm_sml_scan(const uint8_t *buf, size_t len, bool eof, size_t *ret_l
 	/* From here on this is certainly the start of an SML file. */
 	size_t lim = len < SM_SML_MAX_FILE ? len : SM_SML_MAX_FILE;
 	size_t i = SM_SML_START_LEN;
+	size_t restart = 0; /* an unaligned start sequence inside: data, unless this file's CRC fails */
 	while (i + 4 <= lim) {
 		const uint8_t *hit = memchr(buf + i, 0x1B, lim - i);
 		if (!hit)
@@ -137,14 +139,26 @@ enum sm_scan sm_sml_scan(const uint8_t *buf, size_t len, bool eof, size_t *ret_l
 		}
 		if (q[0] == 0x1A && q[1] <= 3) { /* end sequence: 1A, fill count, CRC */
 			*ret_len = i + SM_SML_END_LEN;
-			if (!file_crc_ok(buf, i + 6))
-				*ret_err = SM_E_CRC;
+			if (file_crc_ok(buf, i + 6))
+				return SM_SCAN_FRAME;
+			if (restart) { /* this file was cut and a new one began at `restart` */
+				*ret_len = SM_SML_START_LEN;
+				*ret_err = SM_E_TRUNCATED;
+				return SM_SCAN_BAD;
+			}
+			*ret_err = SM_E_CRC;
 			return SM_SCAN_FRAME;
 		}
-		if (is_start(q)) { /* a new file began before this one ended */
-			*ret_len = SM_SML_START_LEN;
-			*ret_err = SM_E_TRUNCATED;
-			return SM_SCAN_BAD;
+		if (is_start(q)) {
+			/* An aligned one cannot be data (the sender would have doubled its 1B1B1B1B): a new file
+			 * began before this one ended. An unaligned one can be either; the CRC will tell. */
+			if (i % 4 == 0) {
+				*ret_len = SM_SML_START_LEN;
+				*ret_err = SM_E_TRUNCATED;
+				return SM_SCAN_BAD;
+			}
+			if (!restart)
+				restart = i;
 		}
 		i++; /* unaligned 1B1B1B1B in the data, or an escape this version does not know: data */
 	}
