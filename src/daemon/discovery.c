@@ -79,6 +79,9 @@ static const struct vendor {
 	{ "LGZ", "Landis+Gyr" }, { "XMX", "Landis+Gyr" }, { "ADN", "Aidon" }, { "ESO", "ESO" },
 	{ "NES", "Networked Energy Services" }, { "EGM", "Elgama" }, { "ELL", "Ellevio" }, { "ESY", "EasyMeter" },
 	{ "SMS", "Siemens" }, { "EMH", "EMH metering" },
+	/* German SML meters' FLAG ids (1-0:96.50.1.1 / 129-129:199.130.3, the telegram header for SML) */
+	{ "DZG", "DZG Metering" }, { "HLY", "Holley" }, { "ITR", "Itron" }, { "DNT", "Dr. Neuhaus" },
+	{ "EBZ", "eBZ" }, { "HAG", "Hager" }, { "LOG", "Logarex" }, { "EFR", "EFR" },
 };
 
 const char *discovery_vendor(const char *id)
@@ -211,6 +214,8 @@ static void main_device(struct scene *s, const struct sm_telegram *t)
 		copy_text(d->model, sizeof(d->model), buf);
 	else if (t->header && t->protocol == SM_PROTOCOL_DSMR)
 		dsmr_model(t->header, d->model, sizeof(d->model));
+	else if (t->protocol == SM_PROTOCOL_SML) /* its header is the manufacturer id, not a model */
+		copy_text(d->model, sizeof(d->model), "SML meter");
 	else if (t->header)
 		copy_text(d->model, sizeof(d->model), t->header);
 	else
