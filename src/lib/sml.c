@@ -207,47 +207,70 @@ static bool fail(struct sml_ctx *x, const struct sm_cursor *c, const char *what)
 	return false;
 }
 
-/* A TL field. false when it is malformed or says more bytes than are left. */
-static bool read_tl(struct sm_cursor *c, struct sml_tl *tl)
+/* Which one-byte TL fields are well-formed (the common case, decided by one look-up): lists of any
+ * count, octet strings (01 = absent), booleans of one byte, integers of 1-8 bytes. 00 (end of
+ * message) and the unused types 1-3 are not fields. */
+static const uint8_t tl_ok[128] = {
+	0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0,
+	0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+};
+
+/* A TL of more than one byte (long octet strings, lists of 16 or more). */
+static bool read_long_tl(struct sm_cursor *c, struct sml_tl *tl)
 {
-	uint8_t b = sm_cursor_u8(c);
+	uint8_t b = c->p[c->pos++];
 	size_t v = b & 0x0Fu, hdr = 1;
 	unsigned t = (b >> 4) & 7u;
 
-	while (!c->bad && (b & 0x80)) {
-		if (hdr == SM_SML_MAX_TL)
+	while (b & 0x80) { /* further TL bytes: m 000 llll */
+		if (hdr == SM_SML_MAX_TL || c->pos >= c->len)
 			return false;
-		b = sm_cursor_u8(c);
+		b = c->p[c->pos++];
 		if (b & 0x70)
 			return false;
 		v = v << 4 | (b & 0x0Fu);
 		hdr++;
 	}
-	if (c->bad)
-		return false;
-	switch (t) {
-	case SML_LIST:
-		tl->type = SML_LIST;
+	tl->type = (enum sml_type)t;
+	if (t == SML_LIST) {
 		tl->len = v;
 		return true;
-	case SML_OCTETS:
-	case SML_BOOL:
-	case SML_INT:
-	case SML_UINT:
-		if (v < hdr) /* 00 (end of message) where a field belongs */
-			return false;
-		tl->type = (enum sml_type)t;
-		tl->len = v - hdr;
-		if (tl->len > sm_cursor_left(c))
-			return false;
-		if (t == SML_BOOL && tl->len != 1)
-			return false;
-		if ((t == SML_INT || t == SML_UINT) && (tl->len < 1 || tl->len > 8))
-			return false;
-		return true;
-	default:
+	}
+	tl->len = v - hdr;
+	if (v < hdr || tl->len > c->len - c->pos)
+		return false;
+	/* a long TL for a boolean or an integer is legal if its length still fits the type */
+	return t == SML_OCTETS || (t == SML_BOOL && tl->len == 1) ||
+	       ((t == SML_INT || t == SML_UINT) && tl->len >= 1 && tl->len <= 8);
+}
+
+/* A TL field. false when it is malformed or says more bytes than are left. */
+static inline bool read_tl(struct sm_cursor *c, struct sml_tl *tl)
+{
+	if (c->bad || c->pos >= c->len) {
+		c->bad = true;
 		return false;
 	}
+	uint8_t b = c->p[c->pos];
+	if (b & 0x80)
+		return read_long_tl(c, tl);
+	c->pos++;
+	tl->type = (enum sml_type)(b >> 4);
+	size_t v = b & 0x0Fu;
+	if (!tl_ok[b])
+		return false;
+	if (tl->type == SML_LIST) {
+		tl->len = v;
+		return true;
+	}
+	tl->len = v - 1; /* scalars count their TL byte */
+	return tl->len <= c->len - c->pos;
 }
 
 static bool skip_element(struct sm_cursor *c, unsigned depth)
@@ -265,9 +288,14 @@ static bool skip_element(struct sm_cursor *c, unsigned depth)
 
 static bool skip_n(struct sm_cursor *c, size_t n, unsigned depth)
 {
-	for (size_t k = 0; k < n; k++)
+	for (size_t k = 0; k < n; k++) {
+		if (!c->bad && c->pos < c->len && c->p[c->pos] == 0x01) { /* absent: most skipped fields are */
+			c->pos++;
+			continue;
+		}
 		if (!skip_element(c, depth))
 			return false;
+	}
 	return true;
 }
 

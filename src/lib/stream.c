@@ -348,16 +348,17 @@ void sm_decoder_feed(struct sm_decoder *dec, const uint8_t *buf, size_t len)
 	while (len > 0) {
 		size_t space = sizeof(dec->buf) - dec->len;
 		size_t n = len < space ? len : space;
-		for (size_t i = 0; i < n; i++) {
+		/* Strip bit 7 while a 7E1-read-as-8N1 line lasts; the rest is copied as it came. */
+		size_t i = 0;
+		for (; i < n && dec->mask_high_bit; i++) {
 			uint8_t c = buf[i];
-			if (dec->mask_high_bit) {
-				if (even_parity(c))
-					c &= 0x7F;
-				else
-					dec->mask_high_bit = false;
-			}
+			if (even_parity(c))
+				c &= 0x7F;
+			else
+				dec->mask_high_bit = false;
 			dec->buf[dec->len + i] = c;
 		}
+		memcpy(dec->buf + dec->len + i, buf + i, n - i);
 		dec->len += n;
 		buf += n;
 		len -= n;
