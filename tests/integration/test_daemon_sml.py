@@ -3,7 +3,8 @@
 small pieces as a 9600 baud IR head delivers them: .../obis says protocol and framing "sml" with the
 server id as meter id; .../state carries friendly keys (energy in kWh, signed net power in W); Home
 Assistant discovery announces 1-0:1.8.0 as an Energy-dashboard entity (energy, total_increasing, kWh) and
-1-0:16.7.0 as power (measurement, W), each config reading a key the state topic has. A damaged file
+1-0:16.7.0 as power (measurement, W), each config reading a key the state topic has — first for a
+PIN-locked meter (energy only), then, once it sends power, for the new entity too. A damaged file
 between the good ones is rejected and logged, and the next file still arrives."""
 import json
 import os
@@ -56,7 +57,12 @@ def entry(code, value, unit=None, scaler=None):
             (sint(scaler, 1) if scaler is not None else ABSENT) + value + ABSENT)
 
 
-def sml_file(seq, energy_dwh, power_dw):
+def sml_file(seq, energy_dwh, power_dw, pin_locked=False):
+    """pin_locked: what a meter sends before its PIN is entered (energy in whole kWh, no power)."""
+    if pin_locked:
+        entries = [entry([1, 0, 96, 50, 1, 1], octets(b"EMH")), entry([1, 0, 96, 1, 0, 255], octets(SERVER_ID)),
+                   entry([1, 0, 1, 8, 0, 255], uint(energy_dwh // 10000, 4), 30, 3)]
+        return wrap(seq, entries)
     entries = [
         entry([1, 0, 96, 50, 1, 1], octets(b"EMH")),
         entry([1, 0, 96, 1, 0, 255], octets(SERVER_ID)),
@@ -65,6 +71,10 @@ def sml_file(seq, energy_dwh, power_dw):
         entry([1, 0, 16, 7, 0, 255], sint(power_dw, 4), 27, -1),
         entry([129, 129, 199, 130, 5, 255], octets(bytes([0x1B] * 8 + list(range(40))))),  # escapes on the wire
     ]
+    return wrap(seq, entries)
+
+
+def wrap(seq, entries):
     data = (message(seq, 0x0101, b"\x76" + ABSENT + ABSENT + octets(b"\x00\x01") + octets(SERVER_ID) + ABSENT + ABSENT) +
             message(seq + 1, 0x0701, b"\x77" + ABSENT + octets(SERVER_ID) + octets(bytes([1, 0, 0x62, 0x0A, 0xFF, 0xFF])) +
                     b"\x72" + uint(1, 1) + uint(seq, 4) + tl(7, len(entries)) + b"".join(entries) + ABSENT + ABSENT) +
@@ -97,6 +107,16 @@ def main():
         sub.wait_last("test/itest/status", "online")
         d.wait_log("opened " + pty.link)
 
+        e_topic = f"homeassistant/sensor/{METER}/1_0_1_8_0/config"
+        p_topic = f"homeassistant/sensor/{METER}/1_0_16_7_0/config"
+        locked = sml_file(0x10, 123456789, 0, pin_locked=True)
+        for i in range(0, len(locked), 16):
+            pty.write(locked[i:i + 16])
+        st = sub.wait_json(f"test/{METER}/state", lambda s: "energy_import_total" in s, what="PIN-locked state")
+        assert st["energy_import_total"] == 12345 and st.get("power_net") is None, st
+        wait_until(lambda: e_topic in configs(sub), what="PIN-locked discovery")
+        assert p_topic not in configs(sub), "a power entity for a meter that sends no power"
+
         good1 = sml_file(0x100, 123456789, -1234)
         bad = bytearray(sml_file(0x200, 123456790, -1000))
         bad[len(bad) // 2] ^= 0x04
@@ -105,19 +125,17 @@ def main():
             for i in range(0, len(f), 16):
                 pty.write(f[i:i + 16])
 
-        o = sub.wait_json(f"test/{METER}/obis", lambda o: o["values"]["1-0:16.7.0"]["value"] == 250,
+        o = sub.wait_json(f"test/{METER}/obis", lambda o: o["values"].get("1-0:16.7.0", {}).get("value") == 250,
                           what="the second good SML file on .../obis")
         assert o["protocol"] == "sml" and o["framing"] == "sml" and o["meter_id"] == METER, o
         assert o["values"]["1-0:1.8.0"] == {"value": 12345679.1, "unit": "Wh"}, o["values"]
-        firsts = [json.loads(p) for p in sub.payloads(f"test/{METER}/obis")]
+        firsts = [json.loads(p) for p in sub.payloads(f"test/{METER}/obis")][1:]
         assert [f["values"]["1-0:16.7.0"]["value"] for f in firsts] == [-123.4, 250], firsts  # the bad one not
         st = sub.wait_json(f"test/{METER}/state", lambda s: s.get("power_net") == 250, what="state")
         assert st["energy_import_total"] == 12345.6791 and st["energy_export_total"] == 0.5, st
         wait_until(lambda: "CRC mismatch" in d.text(), what="the damaged file logged")
         assert sum("SML file CRC mismatch" in line for line in d.text().splitlines()) == 1, d.text()
 
-        e_topic = f"homeassistant/sensor/{METER}/1_0_1_8_0/config"
-        p_topic = f"homeassistant/sensor/{METER}/1_0_16_7_0/config"
         wait_until(lambda: e_topic in configs(sub) and p_topic in configs(sub), what="SML discovery configs")
         cfgs = configs(sub)
         e, p = cfgs[e_topic], cfgs[p_topic]
