@@ -507,6 +507,56 @@ static void malformed_list_rejected_next_decodes(void **state)
 	capture_fini(&c);
 }
 
+/* ---- hostile input ---- */
+
+/* Mutated files (bytes replaced, deleted, flipped, start/end/escape sequences inserted, cut) in random
+ * chunks: none crashes or is published with made-up values, and the good file after each is decoded. */
+static void mutated_files_never_poison_the_next(void **state)
+{
+	(void)state;
+	static const uint8_t seqs[][8] = { { 0x1B, 0x1B, 0x1B, 0x1B, 0x01, 0x01, 0x01, 0x01 },
+		                           { 0x1B, 0x1B, 0x1B, 0x1B, 0x1A, 0x01, 0x00, 0x00 },
+		                           { 0x1B, 0x1B, 0x1B, 0x1B, 0x1B, 0x1B, 0x1B, 0x1B } };
+	uint8_t good[1024], mut[1100];
+	size_t gn = smlbuild_sample(good, sizeof(good), 0x7000, 4242, 17);
+	struct capture c;
+	capture_init(&c, NULL);
+	for (int round = 0; round < 2000; round++) {
+		memcpy(mut, good, gn);
+		size_t m = gn;
+		int edits = 1 + (int)(next() % 3);
+		for (int e = 0; e < edits && m > 8; e++) {
+			size_t pos = next() % m;
+			switch (next() % 5) {
+			case 0: mut[pos] = (uint8_t)next(); break;
+			case 1: memmove(mut + pos, mut + pos + 1, m - pos - 1); m--; break;
+			case 2: mut[pos] ^= (uint8_t)(1u << (next() % 8)); break;
+			case 3: m = pos + 1; break;
+			case 4:
+				if (m + 8 <= sizeof(mut)) {
+					memmove(mut + pos + 8, mut + pos, m - pos);
+					memcpy(mut + pos, seqs[next() % 3], 8);
+					m += 8;
+				}
+				break;
+			}
+		}
+		capture_feed(&c, mut, m, 1 + next() % 64, (next() % 4) == 0);
+		size_t before = capture_count(&c);
+		capture_feed(&c, good, gn, 1 + next() % 64, 0);
+		if (capture_count(&c) <= before)
+			fail_msg("round %d: the good file after a mutated one was not decoded", round);
+		assert_string_equal(capture_value_text(&c, capture_count(&c) - 1, "1-0:1.8.0"), "424.2");
+		/* a published mutation passed every CRC: it still has to look like the good file */
+		for (size_t i = before > 0 ? before - 1 : 0; i < capture_count(&c); i++)
+			assert_string_equal(capture_field_text(&c, i, "protocol"), "\"sml\"");
+		json_object_put(c.telegrams); /* keep memory flat over the rounds */
+		c.telegrams = json_object_new_array();
+		c.nevents = 0;
+	}
+	capture_fini(&c);
+}
+
 /* ---- the mixed stream ---- */
 
 static const char DSMR_BODY[] = "/ISK5\\2M550T-1012\r\n\r\n1-3:0.2.8(50)\r\n0-0:96.1.1(4530303334303036)\r\n"
@@ -630,6 +680,7 @@ int main(void)
 		cmocka_unit_test(dzg_power_sign_rule_by_serial),
 		cmocka_unit_test(optional_parts_absent_and_unknown_messages),
 		cmocka_unit_test(malformed_list_rejected_next_decodes),
+		cmocka_unit_test(mutated_files_never_poison_the_next),
 		cmocka_unit_test(mixed_stream_every_good_frame_once),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
