@@ -16,7 +16,8 @@
  * end sequence on a boundary too). As libsml does, only aligned escapes are undone. The end sequence and
  * the start of a new file are recognised at any offset, so that a byte lost on the line costs this file
  * (its CRC fails) and never the next one: an aligned start sequence inside a file ends it at once; an
- * unaligned one may be data, so it only counts when the file's CRC then fails.
+ * unaligned one may be data, so it only counts when the file's CRC then fails. A failed file is
+ * rescanned from its next byte by the framer (stream.c) like every failed candidate.
  * CRC: CRC-16/X.25 over the file through "1A pad", low byte first; each message's crc16 is the X.25 of
  * the message through its body, as an Unsigned16 (or Unsigned8 when it is below 256). Some Holley
  * DTZ541 firmware uses CRC-16/KERMIT for both, high byte first; both are accepted (as libsml does),
@@ -27,6 +28,7 @@
 #include "cursor.h"
 #include "internal.h"
 
+#define SM_SML_START_LEN 8u /* 1B1B1B1B 01010101 */
 #define SM_SML_END_LEN 8u
 /* Longest file waited for. Real files are 200-700 bytes (Holley DTZ541 with 30 entries: 684); a false
  * start in noise holds back what follows it for at most this many bytes. */
@@ -142,7 +144,7 @@ enum sm_scan sm_sml_scan(const uint8_t *buf, size_t len, bool eof, size_t *ret_l
 			if (file_crc_ok(buf, i + 6))
 				return SM_SCAN_FRAME;
 			if (restart) { /* this file was cut and a new one began at `restart` */
-				*ret_len = SM_SML_START_LEN;
+				*ret_len = restart;
 				*ret_err = SM_E_TRUNCATED;
 				return SM_SCAN_BAD;
 			}
@@ -153,7 +155,7 @@ enum sm_scan sm_sml_scan(const uint8_t *buf, size_t len, bool eof, size_t *ret_l
 			/* An aligned one cannot be data (the sender would have doubled its 1B1B1B1B): a new file
 			 * began before this one ended. An unaligned one can be either; the CRC will tell. */
 			if (i % 4 == 0) {
-				*ret_len = SM_SML_START_LEN;
+				*ret_len = i;
 				*ret_err = SM_E_TRUNCATED;
 				return SM_SCAN_BAD;
 			}
@@ -162,13 +164,14 @@ enum sm_scan sm_sml_scan(const uint8_t *buf, size_t len, bool eof, size_t *ret_l
 		}
 		i++; /* unaligned 1B1B1B1B in the data, or an escape this version does not know: data */
 	}
+	/* The span reported (and rescanned by the framer) ends where a new file began, if one did. */
 	if (len >= SM_SML_MAX_FILE) {
-		*ret_len = SM_SML_START_LEN;
-		*ret_err = SM_E_TOO_LONG;
+		*ret_len = restart ? restart : lim;
+		*ret_err = restart ? SM_E_TRUNCATED : SM_E_TOO_LONG;
 		return SM_SCAN_BAD;
 	}
 	if (eof) {
-		*ret_len = SM_SML_START_LEN;
+		*ret_len = restart ? restart : len;
 		*ret_err = SM_E_TRUNCATED;
 		return SM_SCAN_BAD;
 	}
@@ -609,14 +612,14 @@ static size_t unescape(const uint8_t *f, size_t len, uint8_t *out)
 	return o;
 }
 
-void sm_sml_frame(struct sm_decoder *dec, const uint8_t *frame, size_t len, uint64_t offset, enum sm_err scan_err)
+bool sm_sml_frame(struct sm_decoder *dec, const uint8_t *frame, size_t len, uint64_t offset, enum sm_err scan_err)
 {
 	struct sm_origin org = { SM_FRAMING_SML, offset, len };
 	struct sml_ctx x;
 
 	if (len < SM_SML_START_LEN + SM_SML_END_LEN || len - SM_SML_START_LEN - SM_SML_END_LEN > sizeof(dec->scratch)) {
 		sm_emit_event(dec, SM_EVENT_ERROR, SM_E_TOO_LONG, &org, frame, len, "SML file of %zu bytes: too short or too long", len);
-		return;
+		return false;
 	}
 	memset(&x, 0, sizeof(x));
 	x.dec = dec;
@@ -630,7 +633,7 @@ void sm_sml_frame(struct sm_decoder *dec, const uint8_t *frame, size_t len, uint
 			sm_emit_event(dec, SM_EVENT_ERROR, SM_E_CRC, &org, frame, len,
 			              "SML file CRC mismatch: file says %04X, computed %04X (X.25; Kermit %04X)", said, x25,
 			              (unsigned)(uint16_t)(kermit << 8 | kermit >> 8));
-			return;
+			return false;
 		}
 		sm_emit_event(dec, SM_EVENT_WARNING, SM_E_CRC, &org, frame, len,
 		              "SML file CRC mismatch: file says %04X, computed %04X; decoded anyway (CRC check off)", said,
@@ -658,13 +661,15 @@ void sm_sml_frame(struct sm_decoder *dec, const uint8_t *frame, size_t len, uint
 			ok = fail(&x, &c, "bytes after the end-of-message where only fill bytes belong");
 	if (!ok) {
 		sm_emit_event(dec, SM_EVENT_ERROR, x.err, &org, frame, len, "%s", x.detail);
-		return;
+		/* A message crc16 that fails (with the file CRC right) is a damaged frame; malformed content
+		 * under good CRCs is still this file, nothing to rescan. */
+		return x.err != SM_E_CRC;
 	}
 	if (x.lists == 0) {
 		sm_emit_event(dec, SM_EVENT_NOTE, SM_OK, &org, NULL, 0,
 		              "SML file with %u message%s but no GetListResponse: no values", messages,
 		              messages == 1 ? "" : "s");
-		return;
+		return true;
 	}
 	settle_ids(&x);
 	if (x.b->overflow) {
@@ -677,4 +682,5 @@ void sm_sml_frame(struct sm_decoder *dec, const uint8_t *frame, size_t len, uint
 		              "%u SML message crc16 mismatch%s ignored (CRC check off)", x.crc_ignored,
 		              x.crc_ignored == 1 ? "" : "es");
 	sm_emit_telegram(dec, &org, NULL);
+	return true;
 }
