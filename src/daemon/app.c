@@ -62,8 +62,8 @@ static void on_telegram(void *ctx, const struct sm_telegram *t)
 		publisher_line_settings(app->pub, source_settings(app->src, line, sizeof(line)));
 	}
 	if (log_enabled(LOG_LVL_DEBUG))
-		log_debug("telegram: %s%s, %zu bytes at offset %llu, %zu values, meter id %s%s", t->protocol == SM_PROTOCOL_DSMR ? "DSMR" : "DLMS",
-		          t->framing == SM_FRAMING_DSMR ? "" : t->framing == SM_FRAMING_HDLC ? " in HDLC" :
+		log_debug("telegram: %s%s, %zu bytes at offset %llu, %zu values, meter id %s%s", t->protocol == SM_PROTOCOL_DSMR ? "DSMR" : t->protocol == SM_PROTOCOL_SML ? "SML" : "DLMS",
+		          t->framing == SM_FRAMING_DSMR || t->framing == SM_FRAMING_SML ? "" : t->framing == SM_FRAMING_HDLC ? " in HDLC" :
 		          t->framing == SM_FRAMING_MBUS ? " in M-Bus" : " (bare APDU)", t->length, (unsigned long long)t->offset, t->nreadings,
 		          t->meter_id ? t->meter_id : "(none)", t->encrypted ? ", decrypted" : "");
 	publisher_decoder_stats(app->pub, &st);

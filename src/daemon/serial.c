@@ -50,7 +50,8 @@ struct line_setting {
 	enum serial_format fmt;
 };
 
-/* Most likely first (§8.3). 9600 8N1 also reads 9600 7E1 ASCII (the decoder masks bit 7). */
+/* Most likely first (§8.3). 9600 8N1 also reads 9600 7E1 ASCII (the decoder masks bit 7), and is the
+ * setting of SML meters' optical INFO interface (SML.md; every file of the SML corpus). */
 static const struct line_setting auto_candidates[] = {
 	{ 115200, FORMAT_8N1 }, { 9600, FORMAT_8N1 }, { 2400, FORMAT_8E1 }, { 2400, FORMAT_8N1 },
 	{ 115200, FORMAT_8E1 }, { 9600, FORMAT_7E1 }, { 38400, FORMAT_8N1 },

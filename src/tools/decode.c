@@ -25,12 +25,14 @@ struct run {
 static void usage(FILE *f)
 {
 	fputs("Usage: smartmeter-decode [--hex] [--key HEX] [--auth-key HEX] [--no-crc-check] [FILE|-]\n"
-	      "Decode smart-meter P1/HAN data (DSMR telegrams, DLMS/COSEM push frames) to JSON Lines.\n"
+	      "Decode smart-meter P1/HAN/INFO data (DSMR telegrams, DLMS/COSEM push frames,\n"
+	      "SML files, in any mix) to JSON Lines.\n"
 	      "\n"
 	      "  --hex            input is hex text (whitespace, 0x prefixes and commas ignored)\n"
 	      "  --key HEX        AES-128 encryption key (GUEK), 32 hex digits\n"
 	      "  --auth-key HEX   authentication key (GAK), 32 hex digits; enables GCM tag checks\n"
-	      "  --no-crc-check   publish DSMR telegrams whose CRC does not match (reported as warnings)\n"
+	      "  --no-crc-check   publish telegrams, frames and SML files whose CRC does not match\n"
+	      "                   (reported as warnings)\n"
 	      "  -h, --help       this text\n"
 	      "  -V, --version    print the version\n"
 	      "\n"
