@@ -78,6 +78,7 @@ struct sm_reading {
 enum sm_protocol {
 	SM_PROTOCOL_DSMR = 0,
 	SM_PROTOCOL_DLMS,
+	SM_PROTOCOL_C1218,   /* polled through an ANSI C12.18 optical port, C12.19 tables */
 };
 
 enum sm_framing {
@@ -85,6 +86,7 @@ enum sm_framing {
 	SM_FRAMING_HDLC,
 	SM_FRAMING_MBUS,
 	SM_FRAMING_RAW,      /* bare APDU / bare ciphered APDU */
+	SM_FRAMING_C1218,    /* C12.18 packets (EE 00 ...) */
 };
 
 struct sm_telegram {
@@ -144,7 +146,7 @@ void sm_number_scale(struct sm_number *n, int shift);
 size_t sm_datetime_format(const struct sm_datetime *dt, char *out, size_t outsz);
 #define SM_DATETIME_STRLEN 40
 
-/* Display name of a framing for log lines: "DSMR", "HDLC", "M-Bus", "APDU". */
+/* Display name of a framing for log lines: "DSMR", "HDLC", "M-Bus", "APDU", "C12.18". */
 const char *sm_framing_name(enum sm_framing f);
 
 /* Find the first reading with this OBIS code (F compared too). NULL if absent. */

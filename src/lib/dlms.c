@@ -89,7 +89,9 @@ void sm_dlms_frame(struct sm_decoder *dec, enum sm_framing framing, const uint8_
 		return;
 	}
 	case SM_FRAMING_DSMR:
-		/* The stream hands DSMR to dsmr.c; reaching here is a wiring bug, not a wire error. */
+	case SM_FRAMING_C1218:
+		/* The stream hands DSMR to dsmr.c and never sees C12.18 (polled, c1218_session.c); reaching here is a
+		 * wiring bug, not a wire error. */
 		return;
 	}
 }

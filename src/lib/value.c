@@ -180,6 +180,7 @@ const char *sm_framing_name(enum sm_framing f)
 	case SM_FRAMING_HDLC: return "HDLC";
 	case SM_FRAMING_MBUS: return "M-Bus";
 	case SM_FRAMING_RAW: return "APDU";
+	case SM_FRAMING_C1218: return "C12.18";
 	}
 	return "?";
 }
