@@ -86,15 +86,9 @@ enum sm_c1218_rx_result sm_c1218_rx_add(struct sm_c1218_rx *rx, const struct sm_
 
 	bool multi = (p->ctrl & SM_C1218_CTRL_MULTI) != 0, first = (p->ctrl & SM_C1218_CTRL_FIRST) != 0;
 	if (!multi || first) {
-		/* A new transmission; one still in progress is abandoned by the sender. */
-		bool dropped = rx->in_progress;
+		/* A new transmission: one still in progress was abandoned by the sender. */
 		rx->len = 0;
 		rx->in_progress = false;
-		if (dropped && !multi) {
-			memcpy(rx->msg, p->data, p->len);
-			rx->len = p->len;
-			return SM_C1218_RX_SEQUENCE;
-		}
 	} else if (!rx->in_progress || p->seq != rx->next_seq) {
 		rx->len = 0;
 		rx->in_progress = false;
