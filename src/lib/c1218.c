@@ -260,9 +260,9 @@ enum sm_err sm_c1218_password(const char *text, enum sm_c1218_pw_format fmt, enu
 		memcpy(buf, text, tl);
 		n = tl;
 		break;
-	default:
-		return SM_E_INVAL;
 	}
+	if (n == 0)
+		return SM_E_INVAL; /* a format outside the enum */
 	memcpy(ret, buf, sizeof(buf));
 	memset(buf, 0, sizeof(buf));
 	if (ret_given)
