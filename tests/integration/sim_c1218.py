@@ -162,7 +162,7 @@ class Meter:
             return bytes([0x00])
         if svc == 0x21:
             self.ev("terminate")
-            self.reset_session()
+            self.end_after_answer = True  # the answer still carries this session's toggle bit
             return bytes([0x00])
         if svc == 0x70:
             return bytes([0x00])
@@ -240,7 +240,10 @@ class Meter:
                 self.ev("duplicate-request")
                 continue
             self.last_accepted = key
+            self.end_after_answer = False
             self.queue_answer(self.serve(pkt[6:-2]))
+            if self.end_after_answer:
+                self.reset_session()
             self.send_next(fd)
 
     def resend(self, fd):
