@@ -69,8 +69,8 @@ class Meter:
         self.last_accepted = None  # (toggle, crc) of the last request accepted
         self.reset_session()
 
-    def ev(self, name, **kw):
-        kw.update(t=round(time.monotonic(), 3), ev=name)
+    def ev(self, what, **kw):
+        kw.update(t=round(time.monotonic(), 3), ev=what)
         self.log.write(json.dumps(kw) + "\n")
         self.log.flush()
 
