@@ -300,6 +300,7 @@ struct sm_c1218_session {
 	struct sm_c1218_rx rx;
 	uint64_t bytes_in;             /* this session */
 	uint64_t packets_in;
+	uint64_t crc_errors;           /* damaged packets NAKed since init (never reset by a session) */
 	uint16_t packet_size;          /* negotiated */
 	uint8_t npackets;
 	struct sm_c1218_identity identity;

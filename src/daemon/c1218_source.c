@@ -11,6 +11,7 @@
 #include "log.h"
 #include "serial.h"
 #include "smartmeter/c1218.h"
+#include "smartmeter/decoder.h"
 
 /* Let an IR probe settle after the port opens before the first Identify. */
 #define C1218_FIRST_POLL_MS 300u
@@ -37,7 +38,7 @@ struct c1218_poller {
 	unsigned streak;
 	uint64_t last_diag_ms;
 	bool announced;
-	uint64_t sessions_ok;
+	struct sm_stats stats;          /* for the health entities, as a decoder would count */
 };
 
 uint64_t c1218_refused_delay_ms(unsigned refusals, uint64_t poll_ms)
@@ -85,6 +86,9 @@ static void apply(struct c1218_poller *p, const struct sm_c1218_step *st)
 			log_debug("c1218: reading: %zu values, meter id %s", st->telegram->nreadings,
 			          st->telegram->meter_id ? st->telegram->meter_id : "(none)");
 		source_frame_ok(p->src, false);
+		p->stats.telegrams++;
+		p->stats.crc_errors = p->session.crc_errors;
+		publisher_decoder_stats(p->pub, &p->stats);
 		publisher_line_settings(p->pub, source_settings(p->src, line, sizeof(line)));
 		publisher_telegram(p->pub, st->telegram);
 	}
@@ -157,11 +161,11 @@ static void session_ended(struct c1218_poller *p, const struct sm_c1218_step *st
 		p->streak = 0;
 		p->streak_failure = SM_C1218_FAIL_NONE;
 		backoff_reset(&p->fail_backoff);
-		p->sessions_ok++;
 		uint64_t due = p->session_start_ms + p->poll_ms;
 		schedule(p, due > now + C1218_MIN_GAP_MS ? due - now : C1218_MIN_GAP_MS);
 		return;
 	}
+	p->stats.errors++;
 	if (st->failure == SM_C1218_FAIL_REFUSED) {
 		p->refusals++;
 		uint64_t delay = c1218_refused_delay_ms(p->refusals, p->poll_ms);
@@ -223,6 +227,7 @@ static void src_data(void *ctx, const uint8_t *buf, size_t len)
 		log_hex(buf, len, hex, sizeof(hex));
 		log_debug("c1218: rx %s", hex);
 	}
+	p->stats.bytes += len;
 	sm_c1218_session_input(&p->session, loop_now_ms(), buf, len, &st);
 	apply(p, &st);
 }

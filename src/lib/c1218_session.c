@@ -497,6 +497,7 @@ static void process(struct sm_c1218_session *s, uint64_t now, struct sm_c1218_st
 			return;
 		case SM_C1218_SCAN_BAD_CRC:
 			emit_byte(s, SM_C1218_NAK);
+			s->crc_errors++;
 			consume(s, p.size);
 			s->char_deadline_ms = 0;
 			continue;
