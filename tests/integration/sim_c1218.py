@@ -12,6 +12,9 @@ Faults for the tests (--faults or $SIM_C1218_FAULTS, comma separated NAME:COUNT)
   ignoreack:N  take the ACK of the next N answers as lost: the packet is sent again (a duplicate)
   bsy:N        answer bsy to the next N reads of BT23
   silent:N     ignore the next N requests completely
+  stall:N      at the next N reads of BT28 fall silent for 10 s mid-session (ignoring every byte), so the
+               meter's 6 s session timeout ends the session
+--jump-at K makes the K-th read of BT23 report A+ 50,000 kWh too high (the glitch NES users report).
 Events go to --log as JSON lines ({"t": seconds, "ev": name, ...}) for the tests to assert on.
 Runs until SIGTERM/SIGINT.
 """
@@ -30,6 +33,7 @@ ACK_TIMEOUT = 2.0
 CHAR_TIMEOUT = 0.5
 SESSION_TIMEOUT = 6.0
 RESENDS = 3
+STALL = 10.0
 
 
 def crc_x25(data):
@@ -67,6 +71,9 @@ class Meter:
         self.out_queue = []      # packets of the answer still to send
         self.awaiting_ack = None  # (packet bytes, deadline, resends)
         self.last_accepted = None  # (toggle, crc) of the last request accepted
+        self.stall_until = 0.0
+        self.bt23_reads = 0
+        self.end_after_answer = False
         self.reset_session()
 
     def ev(self, what, **kw):
@@ -98,7 +105,11 @@ class Meter:
         if tid == 21:
             return bytes([0x00, 0x00, 0x00, 2, 0, 0, 0, 0, 0, self.args.present_values])
         if tid == 23:
-            return struct.pack("<ii", self.a_plus, self.a_minus)
+            self.bt23_reads += 1
+            glitch = 50000000 if self.bt23_reads == self.args.jump_at else 0
+            if glitch:
+                self.ev("jump")
+            return struct.pack("<ii", self.a_plus + glitch, self.a_minus)
         if tid == 28:
             vals = [2710, 0, 0, 569, 3320, 3292, 6544, 225319, 225263, 225398, 990, 49998, 2964]
             vals += [1000 + i for i in range(len(vals), self.args.present_values)]
@@ -142,6 +153,10 @@ class Meter:
             if tid == 23 and self.fault("bsy"):
                 self.ev("read", table=tid, refused="bsy")
                 return bytes([0x06])
+            if tid == 28 and self.fault("stall"):
+                self.stall_until = time.monotonic() + STALL
+                self.ev("stall", seconds=STALL)
+                return None
             t = self.table(tid)
             if t is None:
                 return bytes([0x02])
@@ -195,6 +210,8 @@ class Meter:
 
     def on_bytes(self, fd, data):
         now = time.monotonic()
+        if now < self.stall_until:
+            return  # deaf: not even counted as traffic, so the session times out
         if self.in_session and self.rx_last and now - self.rx_last > SESSION_TIMEOUT:
             self.ev("session-timeout")
             self.reset_session()
@@ -241,7 +258,11 @@ class Meter:
                 continue
             self.last_accepted = key
             self.end_after_answer = False
-            self.queue_answer(self.serve(pkt[6:-2]))
+            ans = self.serve(pkt[6:-2])
+            if ans is None:  # stalled
+                self.rx.clear()
+                return
+            self.queue_answer(ans)
             if self.end_after_answer:
                 self.reset_session()
             self.send_next(fd)
@@ -277,6 +298,7 @@ def main():
     ap.add_argument("--serial", default="5706567001")
     ap.add_argument("--present-values", type=int, default=13)
     ap.add_argument("--faults")
+    ap.add_argument("--jump-at", type=int, default=0)
     ap.add_argument("--log", default="-")
     args = ap.parse_args()
     log = sys.stdout if args.log == "-" else open(args.log, "a")

@@ -121,6 +121,31 @@ def polls_through_faults():
         assert sim.events("terminate")
 
 
+def stuck_session_and_counter_glitch():
+    """The meter falls silent mid-session: the daemon ends the session (Terminate) after its timeout,
+    the meter's own 6 s session timeout passes, and the next session reads again. A one-poll A+ jump of
+    50,000 kWh reaches .../obis (what the meter said) but never the state topic (the energy guard)."""
+    with Env() as env:
+        sim = env.add(Sim(env.tmp, "--faults", "stall:1", "--jump-at", "4"))
+        sub = env.add(Subscriber(env.broker.port, ["test/#"]))
+        d = env.add(Daemon(env.tmp, c1218_config(env.broker.port, sim.link, f"password = {KEY}"), args=()))
+        wait_until(lambda: sim.events("stall"), timeout=30, what="the stall")
+        d.wait_log("session failed: answer timeout: the read of BT28 acknowledged but not answered within 6 s",
+                   timeout=30)
+        wait_until(lambda: sim.events("session-timeout"), timeout=30, what="the meter's session timeout")
+        stalled_at = sim.events("stall")[0]["t"]
+        wait_until(lambda: [e for e in sim.events("identify") if e["t"] > stalled_at + 10], timeout=40,
+                   what="a new session after the stall")
+        wait_until(lambda: len(obis_messages(sub)) >= 5, timeout=40, what="readings after the stall and the glitch")
+        a_obis = [m["values"]["1-0:1.8.0"]["value"] for m in obis_messages(sub)]
+        assert any(v > 50000000 for v in a_obis), a_obis           # the glitch as the meter sent it
+        states = [json.loads(p) for p in sub.payloads(f"test/{METER}/state")]
+        a_state = [s["energy_import_total"] for s in states if "energy_import_total" in s]
+        assert a_state and all(v < 1000 for v in a_state), a_state  # kWh: never 50,344
+        assert "held" in d.text() or "implausible" in d.text() or "guard" in d.text(), d.text()
+        check_exit_clean(d.stop(), d)
+
+
 def refused_password_backs_off():
     with Env() as env:
         sim = env.add(Sim(env.tmp, "--password-hex", "ffeeddccbbaa99887766554433221100"))
@@ -169,6 +194,7 @@ def silent_port_is_diagnosed():
 
 def main():
     polls_through_faults()
+    stuck_session_and_counter_glitch()
     refused_password_backs_off()
     read_without_security_is_explained()
     silent_port_is_diagnosed()
