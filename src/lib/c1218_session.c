@@ -108,6 +108,9 @@ void sm_c1218_session_wipe(struct sm_c1218_session *s)
 	p = (volatile uint8_t *)s->pkt;
 	for (size_t i = 0; i < sizeof(s->pkt); i++)
 		p[i] = 0;
+	p = (volatile uint8_t *)s->tx; /* the last Security request may still be in it */
+	for (size_t i = 0; i < sizeof(s->tx); i++)
+		p[i] = 0;
 }
 
 bool sm_c1218_session_busy(const struct sm_c1218_session *s)
@@ -492,8 +495,8 @@ static void process(struct sm_c1218_session *s, uint64_t now, struct sm_c1218_st
 			consume(s, 1);
 			continue;
 		case SM_C1218_SCAN_MORE:
-			if (!s->char_deadline_ms)
-				s->char_deadline_ms = now + SM_C1218_CHAR_TIMEOUT_MS;
+			/* 500 ms after the latest byte, not after the first: a 1024-byte packet takes 1.1 s at 9600 baud. */
+			s->char_deadline_ms = now + SM_C1218_CHAR_TIMEOUT_MS;
 			return;
 		case SM_C1218_SCAN_BAD_CRC:
 			emit_byte(s, SM_C1218_NAK);
@@ -556,6 +559,10 @@ void sm_c1218_session_input(struct sm_c1218_session *s, uint64_t now_ms, const u
 	s->bytes_in += len;
 	while (len) {
 		size_t room = sizeof(s->in) - s->in_len, n = len < room ? len : room;
+		if (n == 0) { /* cannot happen (a whole packet fits): never loop without progress */
+			consume(s, 1);
+			continue;
+		}
 		memcpy(s->in + s->in_len, buf, n);
 		s->in_len += n;
 		buf += n;

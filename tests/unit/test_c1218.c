@@ -832,6 +832,21 @@ static void test_session_inter_character_timeout(void **state)
 	assert_int_equal(st.tx_len, 0);
 	sm_c1218_session_input(&s, 2000, ans, sizeof(ans), &st);
 	assert_int_equal(s.phase, SM_C1218_PH_NEGOTIATE);
+	/* A slow packet is fine as long as no gap reaches 500 ms: the deadline follows the latest byte. */
+	static const uint8_t neg[] = { 0xEE, 0x00, 0x20, 0x00, 0x00, 0x05, 0x00, 0x00, 0x40, 0x02, 0x06 };
+	uint8_t full[sizeof(neg) + 2];
+	memcpy(full, neg, sizeof(neg));
+	uint16_t crc = sm_crc16_x25(neg, sizeof(neg));
+	full[sizeof(neg)] = (uint8_t)crc, full[sizeof(neg) + 1] = (uint8_t)(crc >> 8);
+	sm_c1218_session_input(&s, 2100, HEX(0x06), &st);
+	for (size_t i = 0; i < sizeof(full); i++) {
+		sm_c1218_session_input(&s, 2200 + 400 * i, full + i, 1, &st);
+		if (i + 1 < sizeof(full)) {
+			assert_int_equal(st.wake_ms, 2200 + 400 * i + SM_C1218_CHAR_TIMEOUT_MS);
+			sm_c1218_session_timer(&s, 2200 + 400 * i + 399, &st);
+		}
+	}
+	assert_int_equal(s.phase, SM_C1218_PH_LOGON);
 	/* abort: Terminate goes out */
 	sm_c1218_session_abort(&s, &st);
 	assert_int_equal(st.outcome, SM_C1218_FAILED);
