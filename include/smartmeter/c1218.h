@@ -163,12 +163,13 @@ enum sm_err sm_c1218_password(const char *text, enum sm_c1218_pw_format fmt, enu
 #define SM_C1219_MAX_SUMMATIONS 16u
 #define SM_C1219_MAX_PRESENT_VALUES 64u
 
-/* What ST0, ST1 and ST21 say about how to read the rest. */
+/* What ST0, ST1 and ST21 say about how to read the rest (decode ST0 before ST1: ID_FORM). */
 struct sm_c1219_config {
 	bool big_endian;         /* ST0 DATA_ORDER */
 	uint8_t char_format;     /* ST0 CHAR_FORMAT (1 = ISO 7-bit, 2 = ISO 8859/1) */
 	uint8_t ni_format1;      /* summations, present values */
 	uint8_t ni_format2;      /* demands */
+	bool id_bcd;             /* ST0 ID_FORM: the ST1 serial number is 8 bytes of BCD, not 16 characters */
 	char device_class[5];
 	char manufacturer[5];    /* ST1, trailing spaces/NULs cut */
 	char model[9];

@@ -3,10 +3,10 @@
  * the meaning Echelon/NES meters give their positions. Pure: bounds-checked reads of the caller's bytes,
  * values as decimal mantissa + exponent (no floating point), text copied into the telegram struct.
  *
- *   ST0  FORMAT_CONTROL_1 (bit 0 DATA_ORDER, bits 1-3 CHAR_FORMAT) | FORMAT_CONTROL_2 |
+ *   ST0  FORMAT_CONTROL_1 (bit 0 DATA_ORDER, bits 1-3 CHAR_FORMAT) | FORMAT_CONTROL_2 (bit 5 ID_FORM) |
  *        FORMAT_CONTROL_3 (bits 0-3 NI_FORMAT1, 4-7 NI_FORMAT2) | DEVICE_CLASS (4) | ...
  *   ST1  MANUFACTURER (4) | ED_MODEL (8) | HW_VERSION | HW_REVISION | FW_VERSION | FW_REVISION |
- *        MFG_SERIAL_NUMBER (16)
+ *        MFG_SERIAL_NUMBER (16 characters, or 8 bytes of BCD when ID_FORM is set)
  *   ST21 REG_FUNC1_FLAGS | REG_FUNC2_FLAGS | NBR_SELF_READS | NBR_SUMMATIONS | NBR_DEMANDS |
  *        NBR_COIN_VALUES | NBR_OCCUR | NBR_TIERS | NBR_PRESENT_DEMANDS | NBR_PRESENT_VALUES
  *   BT23 [NBR_DEMAND_RESETS (1) if REG_FUNC1 bit 2] | SUMMATIONS (NI_FORMAT1 each) | demands ... tiers
@@ -107,6 +107,7 @@ enum sm_err sm_c1219_decode_st0(const uint8_t *p, size_t n, struct sm_c1219_conf
 		return SM_E_TRUNCATED;
 	cfg->big_endian = (p[0] & 1) != 0;
 	cfg->char_format = (p[0] >> 1) & 7;
+	cfg->id_bcd = (p[1] & 0x20) != 0;
 	cfg->ni_format1 = p[2] & 15;
 	cfg->ni_format2 = p[2] >> 4;
 	cfg->device_class[0] = '\0';
@@ -125,6 +126,19 @@ enum sm_err sm_c1219_decode_st1(const uint8_t *p, size_t n, struct sm_c1219_conf
 	cfg->hw_revision = p[13];
 	cfg->fw_version = p[14];
 	cfg->fw_revision = p[15];
+	if (cfg->id_bcd) {
+		/* 16 BCD digits, printed as the meter holds them (termineter reads the same 8 bytes). */
+		static const char digits[] = "0123456789";
+		for (size_t i = 0; i < 8; i++) {
+			uint8_t hi = p[16 + i] >> 4, lo = p[16 + i] & 15;
+			if (hi > 9 || lo > 9)
+				return SM_E_SYNTAX;
+			cfg->serial[2 * i] = digits[hi];
+			cfg->serial[2 * i + 1] = digits[lo];
+		}
+		cfg->serial[16] = '\0';
+		return SM_OK;
+	}
 	/* Serial numbers are often right-aligned behind spaces or zeros: cut leading spaces only. */
 	size_t lead = 0;
 	while (lead < 16 && p[16 + lead] == ' ')

@@ -239,6 +239,17 @@ static void test_config_tables(void **state)
 	assert_string_equal(c.serial, "5712345678");
 	assert_int_equal(c.fw_version, 3);
 	assert_int_equal(sm_c1219_decode_st1(st1, 31, &c), SM_E_TRUNCATED);
+	/* ID_FORM set in ST0: the serial number is BCD */
+	struct sm_c1219_config b = c;
+	assert_int_equal(sm_c1219_decode_st0(HEX(0x00, 0x20, 0x88), &b), SM_OK);
+	assert_true(b.id_bcd);
+	uint8_t st1b[32];
+	memcpy(st1b, st1, 16);
+	memcpy(st1b + 16, "\x00\x00\x00\x57\x06\x56\x70\x01", 8);
+	assert_int_equal(sm_c1219_decode_st1(st1b, sizeof(st1b), &b), SM_OK);
+	assert_string_equal(b.serial, "0000005706567001");
+	st1b[20] = 0x5A;
+	assert_int_equal(sm_c1219_decode_st1(st1b, sizeof(st1b), &b), SM_E_SYNTAX);
 	st1[20] = 0x1B; /* a control byte never reaches a topic */
 	assert_int_equal(sm_c1219_decode_st1(st1, sizeof(st1), &c), SM_OK);
 	assert_null(strchr(c.serial, 0x1B));
