@@ -279,6 +279,13 @@ enum sm_c1218_phase {
 	SM_C1218_PH_TERMINATE,
 };
 
+/* A configuration table the meter does not have for us (sns, onp or iar, also to a full read) does not stop
+ * the session: the NES layout is assumed instead (what termineter users read: little-endian INT32,
+ * BT23 = 2 summations, BT28 = 10 present values, no serial number) and the bit is set. */
+#define SM_C1218_DEFAULT_ST0 0x01u
+#define SM_C1218_DEFAULT_ST1 0x02u
+#define SM_C1218_DEFAULT_ST21 0x04u
+
 /* Plain data so the caller can embed it; touch it only through the functions below. */
 struct sm_c1218_session {
 	struct sm_c1218_session_config cfg;
@@ -306,6 +313,7 @@ struct sm_c1218_session {
 	uint8_t npackets;
 	struct sm_c1218_identity identity;
 	bool have_config;              /* ST0/ST1/ST21 read on this connection */
+	uint8_t config_defaults;       /* SM_C1218_DEFAULT_*: tables the meter refused, NES defaults used */
 	struct sm_c1219_config tables;
 	uint32_t bt23_offset;
 	size_t bt23_count;

@@ -154,6 +154,13 @@ static void session_ended(struct c1218_poller *p, const struct sm_c1218_step *st
 			         s->tables.model, s->tables.serial[0] ? s->tables.serial : "(none)", s->identity.version,
 			         s->identity.revision, s->packet_size, s->npackets, (unsigned long long)(p->poll_ms / 1000));
 			p->announced = true;
+			if (s->config_defaults)
+				log_notice("c1218: the meter would not give%s%s%s: assuming the NES layout (little-endian INT32, 2 "
+				           "summations, 10 present values%s)",
+				           s->config_defaults & SM_C1218_DEFAULT_ST0 ? " ST0" : "",
+				           s->config_defaults & SM_C1218_DEFAULT_ST1 ? " ST1" : "",
+				           s->config_defaults & SM_C1218_DEFAULT_ST21 ? " ST21" : "",
+				           s->config_defaults & SM_C1218_DEFAULT_ST1 ? "; no serial number: set [meter] id" : "");
 		} else if (p->streak || p->refusals) {
 			log_info("c1218: the meter answers again (after %u failed sessions)", p->streak + p->refusals);
 		}

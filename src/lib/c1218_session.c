@@ -253,6 +253,44 @@ static void read_values(struct sm_c1218_session *s, uint64_t now, enum sm_c1218_
 }
 
 static void after_values(struct sm_c1218_session *s, uint64_t now, struct sm_c1218_step *step);
+static void config_done(struct sm_c1218_session *s, uint64_t now, struct sm_c1218_step *step);
+
+/* The meter will not give this configuration table: assume what NES meters hold and go on. */
+static void config_default(struct sm_c1218_session *s, uint64_t now, struct sm_c1218_step *step)
+{
+	switch (s->phase) {
+	case SM_C1218_PH_ST0:
+		s->tables.big_endian = false;
+		s->tables.id_bcd = false;
+		s->tables.ni_format1 = s->tables.ni_format2 = 8; /* INT32 */
+		s->config_defaults |= SM_C1218_DEFAULT_ST0;
+		read_config(s, now, SM_C1218_PH_ST1);
+		return;
+	case SM_C1218_PH_ST1:
+		s->tables.manufacturer[0] = s->tables.model[0] = s->tables.serial[0] = '\0';
+		s->config_defaults |= SM_C1218_DEFAULT_ST1;
+		read_config(s, now, SM_C1218_PH_ST21);
+		return;
+	case SM_C1218_PH_ST21:
+		s->tables.reg_func1 = s->tables.reg_func2 = 0;
+		s->tables.nbr_summations = 2;
+		s->tables.nbr_demands = s->tables.nbr_tiers = s->tables.nbr_present_demands = 0;
+		s->tables.nbr_present_values = 10;
+		s->config_defaults |= SM_C1218_DEFAULT_ST21;
+		config_done(s, now, step);
+		return;
+	case SM_C1218_PH_IDLE:
+	case SM_C1218_PH_IDENTIFY:
+	case SM_C1218_PH_NEGOTIATE:
+	case SM_C1218_PH_LOGON:
+	case SM_C1218_PH_SECURITY:
+	case SM_C1218_PH_BT23:
+	case SM_C1218_PH_BT28:
+	case SM_C1218_PH_LOGOFF:
+	case SM_C1218_PH_TERMINATE:
+		return;
+	}
+}
 
 static void start_values(struct sm_c1218_session *s, uint64_t now, struct sm_c1218_step *step)
 {
@@ -277,11 +315,24 @@ static void after_values(struct sm_c1218_session *s, uint64_t now, struct sm_c12
 	request(s, now, SM_C1218_PH_LOGOFF, sm_c1218_req_logoff(s->req));
 }
 
+static void config_done(struct sm_c1218_session *s, uint64_t now, struct sm_c1218_step *step)
+{
+	if (sm_c1219_bt23_span(&s->tables, &s->bt23_offset, &s->bt23_count) != SM_OK ||
+	    sm_c1219_bt28_span(&s->tables, &s->bt28_offset, &s->bt28_count) != SM_OK) {
+		fail(s, step, SM_C1218_FAIL_TABLE, 0, "ST0 says NI formats %u/%u, which are not decoded exactly",
+		     s->tables.ni_format1, s->tables.ni_format2);
+		return;
+	}
+	s->have_config = true;
+	start_values(s, now, step);
+}
+
 static void after_security(struct sm_c1218_session *s, uint64_t now, struct sm_c1218_step *step)
 {
-	if (!s->have_config)
+	if (!s->have_config) {
+		s->config_defaults = 0;
 		read_config(s, now, SM_C1218_PH_ST0);
-	else
+	} else
 		start_values(s, now, step);
 }
 
@@ -312,14 +363,7 @@ static void table_answer(struct sm_c1218_session *s, uint64_t now, const uint8_t
 	case SM_C1218_PH_ST21:
 		if ((e = sm_c1219_decode_st21(data, count, &s->tables)) != SM_OK)
 			break;
-		if ((e = sm_c1219_bt23_span(&s->tables, &s->bt23_offset, &s->bt23_count)) != SM_OK ||
-		    (e = sm_c1219_bt28_span(&s->tables, &s->bt28_offset, &s->bt28_count)) != SM_OK) {
-			fail(s, step, SM_C1218_FAIL_TABLE, 0, "ST0 says NI formats %u/%u, which are not decoded exactly",
-			     s->tables.ni_format1, s->tables.ni_format2);
-			return;
-		}
-		s->have_config = true;
-		start_values(s, now, step);
+		config_done(s, now, step);
 		return;
 	case SM_C1218_PH_BT23:
 	case SM_C1218_PH_BT28: {
@@ -382,6 +426,10 @@ static void answer(struct sm_c1218_session *s, uint64_t now, const uint8_t *msg,
 		enum sm_c1218_phase ph = s->phase;
 		request(s, now, ph, sm_c1218_req_read_full(s->req, table));
 		s->full_read = true;
+		return;
+	}
+	if (config_table && (code == SM_C1218_SNS || code == SM_C1218_ONP || code == SM_C1218_IAR)) {
+		config_default(s, now, step); /* not there for us; isc and the rest still end the session */
 		return;
 	}
 	if (code != SM_C1218_OK) {

@@ -466,6 +466,7 @@ struct meter {
 	uint8_t table[32][128];
 	size_t tlen[32];
 	int busy;       /* answer bsy to this many BT23 reads */
+	int refuse_table; /* answer sns to reads of this table (-1: none) */
 	int lose_ack;   /* answer the next N requests without ACKing them */
 	int corrupt;    /* damage the CRC of the next N answers */
 	bool dup;       /* send every answer twice (as if our ACK was lost) */
@@ -538,12 +539,20 @@ static void serve(struct meter *m, const uint8_t *d, size_t n)
 		m->secured = n == 21 && !memcmp(d + 1, m->password, 20);
 		answer_code(m, m->secured ? 0x00 : 0x01);
 		return;
+	case 0x30: /* full reads: not offered by this meter */
+		m->reads++;
+		answer_code(m, 0x02);
+		return;
 	case 0x3F: {
 		m->reads++;
 		unsigned t = (unsigned)(d[1] << 8 | d[2]), off = (unsigned)(d[3] << 16 | d[4] << 8 | d[5]),
 		         cnt = (unsigned)(d[6] << 8 | d[7]);
 		if (m->require_security && !m->secured) {
 			answer_code(m, 0x03);
+			return;
+		}
+		if ((int)t == m->refuse_table) {
+			answer_code(m, 0x02);
 			return;
 		}
 		if (t == 23 && m->busy > 0) {
@@ -616,6 +625,7 @@ static const uint8_t test_pw[20] = { 0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0
 static void meter_init(struct meter *m, unsigned npv)
 {
 	memset(m, 0, sizeof(*m));
+	m->refuse_table = -1;
 	memcpy(m->password, test_pw, 20);
 	m->require_security = true;
 	memcpy(m->table[0], "\x02\x00\x88" "EE  ", 7), m->tlen[0] = 7;
@@ -764,6 +774,26 @@ static void test_session_read_before_security(void **state)
 	assert_non_null(strstr(r.detail, "ST0"));
 }
 
+/* A meter that will not give ST21 (nor ST1) to this user: the NES layout is assumed, and said so. */
+static void test_session_config_table_refused(void **state)
+{
+	(void)state;
+	static struct run r;
+	run_init(&r, 13, 2, true);
+	r.m.refuse_table = 21;
+	assert_int_equal(run_session(&r), SM_C1218_DONE);
+	assert_int_equal(r.s.config_defaults, SM_C1218_DEFAULT_ST21);
+	assert_int_equal(r.nreadings, 2 + 10 + 1);
+	assert_string_equal(r.v_l3, "225.398");
+	assert_int_equal(r.m.reads, 3 + 1 + 1 + 1); /* ST0 ST1, ST21 partial + full, BT23 BT28 */
+	run_init(&r, 10, 2, true);
+	r.m.refuse_table = 1;
+	assert_int_equal(run_session(&r), SM_C1218_DONE);
+	assert_int_equal(r.s.config_defaults, SM_C1218_DEFAULT_ST1);
+	assert_int_equal(r.s.tables.serial[0], '\0');
+	assert_string_equal(r.a_plus, "344180");
+}
+
 static void test_session_busy_retried(void **state)
 {
 	(void)state;
@@ -886,6 +916,7 @@ int main(void)
 		cmocka_unit_test(test_session_bt28_in_parts),
 		cmocka_unit_test(test_session_wrong_password),
 		cmocka_unit_test(test_session_read_before_security),
+		cmocka_unit_test(test_session_config_table_refused),
 		cmocka_unit_test(test_session_busy_retried),
 		cmocka_unit_test(test_session_lost_acks_and_duplicates),
 		cmocka_unit_test(test_session_damaged_packets_naked),
