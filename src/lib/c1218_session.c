@@ -201,6 +201,19 @@ static void fail(struct sm_c1218_session *s, struct sm_c1218_step *step, enum sm
 	step->code = code;
 }
 
+/* Logoff and Terminate come after the readings were handed out: a meter that stops answering then has
+ * cost nothing (it ends the session itself after 6 s of silence), so the session still counts as done. */
+static bool closing(struct sm_c1218_session *s, struct sm_c1218_step *step, const char *what)
+{
+	if (s->phase != SM_C1218_PH_LOGOFF && s->phase != SM_C1218_PH_TERMINATE)
+		return false;
+	snprintf(s->detail, sizeof(s->detail), "%s %s; the meter ends the session itself", phase_name(s->phase), what);
+	s->phase = SM_C1218_PH_IDLE;
+	s->wait = W_NONE;
+	step->outcome = SM_C1218_DONE;
+	return true;
+}
+
 static void resend_or_fail(struct sm_c1218_session *s, uint64_t now, struct sm_c1218_step *step, bool nak)
 {
 	if (s->resends < SM_C1218_RESENDS) {
@@ -210,6 +223,8 @@ static void resend_or_fail(struct sm_c1218_session *s, uint64_t now, struct sm_c
 		s->deadline_ms = now + SM_C1218_ACK_TIMEOUT_MS;
 		return;
 	}
+	if (closing(s, step, "not acknowledged"))
+		return;
 	const char *what = phase_name(s->phase);
 	if (s->bytes_in == 0)
 		fail(s, step, SM_C1218_FAIL_SILENT, 0, "no answer at all to %s (%u tries, %u s apart)", what,
@@ -634,6 +649,8 @@ void sm_c1218_session_timer(struct sm_c1218_session *s, uint64_t now_ms, struct 
 			resend_or_fail(s, now_ms, step, false);
 			break;
 		case W_ANSWER:
+			if (closing(s, step, "not answered"))
+				break;
 			fail(s, step, SM_C1218_FAIL_TIMEOUT, 0, "%s acknowledged but not answered within %u s", phase_name(s->phase),
 			     SM_C1218_RESPONSE_TIMEOUT_MS / 1000);
 			break;

@@ -471,6 +471,7 @@ struct meter {
 	int corrupt;    /* damage the CRC of the next N answers */
 	bool dup;       /* send every answer twice (as if our ACK was lost) */
 	bool dead;      /* never a byte */
+	unsigned die_after; /* fall silent after this many requests (0: never) */
 	bool noise;     /* only noise */
 	unsigned reads, securities, terminates, requests, naks;
 	bool have_last;
@@ -583,7 +584,7 @@ static void serve(struct meter *m, const uint8_t *d, size_t n)
 
 static void meter_feed(struct meter *m, const uint8_t *b, size_t n)
 {
-	if (m->dead)
+	if (m->dead || (m->die_after && m->requests >= m->die_after))
 		return;
 	if (m->noise) {
 		put(m, HEX(0x55, 0xEE, 0x01, 0x55));
@@ -838,6 +839,26 @@ static void test_session_damaged_packets_naked(void **state)
 	assert_string_equal(r.a_plus, "344180");
 }
 
+/* Silent after the readings (no answer to Logoff): the readings count, the session is done. */
+static void test_session_meter_gone_while_closing(void **state)
+{
+	(void)state;
+	static struct run r;
+	run_init(&r, 10, 2, true);
+	r.m.die_after = 9; /* Identify Negotiate Logon Security ST0 ST1 ST21 BT23 BT28 */
+	assert_int_equal(run_session(&r), SM_C1218_DONE);
+	assert_int_equal(r.telegrams, 1);
+	assert_non_null(strstr(r.detail, "Logoff not acknowledged"));
+	assert_false(sm_c1218_session_busy(&r.s));
+	/* silent in the middle: a failure */
+	run_init(&r, 10, 2, true);
+	r.m.die_after = 8;
+	assert_int_equal(run_session(&r), SM_C1218_FAILED);
+	assert_int_equal(r.last.failure, SM_C1218_FAIL_LINK);
+	assert_non_null(strstr(r.detail, "BT28"));
+	assert_int_equal(r.telegrams, 0);
+}
+
 static void test_session_silent_and_garbled(void **state)
 {
 	(void)state;
@@ -920,6 +941,7 @@ int main(void)
 		cmocka_unit_test(test_session_busy_retried),
 		cmocka_unit_test(test_session_lost_acks_and_duplicates),
 		cmocka_unit_test(test_session_damaged_packets_naked),
+		cmocka_unit_test(test_session_meter_gone_while_closing),
 		cmocka_unit_test(test_session_silent_and_garbled),
 		cmocka_unit_test(test_session_inter_character_timeout),
 	};
