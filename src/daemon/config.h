@@ -26,6 +26,9 @@ enum serial_format {
 
 const char *serial_format_name(enum serial_format f);
 
+/* [meter] protocol: auto = push meters, detected from the bytes; c1218 = poll an ANSI C12.18 optical port. */
+enum { METER_PROTOCOL_AUTO = 0, METER_PROTOCOL_C1218 = 1 };
+
 struct config {
 	/* [serial] */
 	char *device;            /* /dev/ttyUSB0, /dev/serial/by-id/..., tcp://host:port */
@@ -46,6 +49,18 @@ struct config {
 	double energy_multiplier;
 	bool crc_check;          /* false = publish DSMR telegrams whose CRC does not match */
 	unsigned offline_after;  /* seconds of silence before availability goes offline; 0 = auto */
+	/* [meter] for polled optical ports (c1218_source.h) */
+	unsigned meter_protocol; /* METER_PROTOCOL_* */
+	char *c1218_password;    /* as written; secret */
+	char *c1218_password_file;
+	unsigned c1218_password_format; /* 0 hex, 1 ascii (enum sm_c1218_pw_format) */
+	unsigned c1218_password_pad;    /* 0 nul, 1 space (enum sm_c1218_pw_pad) */
+	unsigned c1218_user_id;
+	char *c1218_user;
+	unsigned poll_interval;  /* seconds */
+	bool has_c1218_password; /* derived: c1218_pw holds the 20 bytes */
+	uint8_t c1218_pw[20];
+	unsigned c1218_pw_given; /* bytes before padding, for the log line */
 
 	/* [mqtt] */
 	char *host;
