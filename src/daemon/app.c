@@ -65,7 +65,10 @@ static void on_telegram(void *ctx, const struct sm_telegram *t)
 	}
 	if (log_enabled(LOG_LVL_DEBUG))
 		log_debug("telegram: %s%s, %zu bytes at offset %llu, %zu values, meter id %s%s",
-		          sm_protocol_name(t->protocol),
+		          t->protocol == SM_PROTOCOL_DSMR    ? "DSMR"
+		          : t->protocol == SM_PROTOCOL_SML   ? "SML"
+		          : t->protocol == SM_PROTOCOL_C1218 ? "C12.18"
+		                                             : "DLMS",
 		          t->framing == SM_FRAMING_DSMR || t->framing == SM_FRAMING_SML || t->framing == SM_FRAMING_C1218 ? "" : t->framing == SM_FRAMING_HDLC ? " in HDLC" :
 		          t->framing == SM_FRAMING_MBUS ? " in M-Bus" : " (bare APDU)", t->length, (unsigned long long)t->offset, t->nreadings,
 		          t->meter_id ? t->meter_id : "(none)", t->encrypted ? ", decrypted" : "");
