@@ -1,6 +1,9 @@
 /* mqtt.h — the broker connection: libmosquitto in external-loop mode, its socket in our epoll loop.
- * Connects without blocking on the socket (DNS lookup is the one blocking step libmosquitto takes),
- * reconnects with backoff (1 s doubling to 30 s), keeps the Last Will fixed at connect time.
+ * The broker's name is looked up off the loop (resolve.h) and every address it resolves to is tried in
+ * order, as a blocking connect would; the log names the address that worked. Without TLS libmosquitto is
+ * handed the numeric address; with TLS it needs the name for the certificate check and looks it up once
+ * more itself (normally answered from the resolver's cache), restricted to the chosen address's family.
+ * Reconnects with backoff (1 s doubling to 30 s), keeps the Last Will fixed at connect time.
  * Never logs the password. */
 #ifndef SMARTMETERD_MQTT_H
 #define SMARTMETERD_MQTT_H
@@ -21,12 +24,15 @@ struct mqtt_callbacks {
 };
 
 /* The will (retained will_payload on will_topic, QoS 1) is sent by the broker if we vanish.
- * client_id: NULL = derived from the instance. Starts connecting at once. NULL on failure (logged). */
-struct mqtt *mqtt_new(struct loop *loop, const struct config *cfg, const char *client_id, const char *will_topic,
-                      const char *will_payload, const struct mqtt_callbacks *cb, void *ctx);
+ * instance only names the setting in the hint logged when the broker keeps closing the connection right
+ * after accepting it (another client with our client id). Starts connecting from the loop (the first
+ * attempt is never made inside this call). NULL on failure (logged). */
+struct mqtt *mqtt_new(struct loop *loop, const struct config *cfg, const char *client_id, const char *instance,
+                      const char *will_topic, const char *will_payload, const struct mqtt_callbacks *cb, void *ctx);
 void mqtt_free(struct mqtt *m); /* NULL ok; drops the connection without DISCONNECT */
-/* Best-effort clean end for a reconfiguration: write what is queued, send DISCONNECT (no will), free. */
-void mqtt_close(struct mqtt *m);
+/* Deliberate end for a reconfiguration: logs why (info), writes what is queued, sends DISCONNECT (so no
+ * will), frees. Neither on_disconnect nor a "connection lost" line follows. NULL ok. */
+void mqtt_close(struct mqtt *m, const char *why);
 
 bool mqtt_is_connected(const struct mqtt *m);
 
@@ -44,6 +50,6 @@ unsigned mqtt_pending(const struct mqtt *m);
 
 /* Clean shutdown: wait (in the loop) until pending messages are acknowledged or timeout_ms passes, send
  * DISCONNECT, then call done(ctx). If not connected, done is called from the loop right away. */
-void mqtt_shutdown(struct mqtt *m, uint64_t timeout_ms, void (*done)(void *ctx), void *ctx);
+void mqtt_shutdown(struct mqtt *m, uint64_t timeout_ms, void (*done)(void *ctx), void *ctx); /* m not NULL */
 
 #endif

@@ -319,10 +319,12 @@ void sm_emit_telegram(struct sm_decoder *dec, const struct sm_origin *org, const
 	t->cells = b->cells;
 	apply_overrides(dec, b);
 	dec->stats.telegrams++;
-	if (t->protocol == SM_PROTOCOL_DSMR)
-		dec->stats.dsmr++;
-	else
-		dec->stats.dlms++;
+	switch (t->protocol) {
+	case SM_PROTOCOL_DSMR: dec->stats.dsmr++; break;
+	case SM_PROTOCOL_DLMS: dec->stats.dlms++; break;
+	case SM_PROTOCOL_SML: dec->stats.sml++; break;
+	case SM_PROTOCOL_C1218: break; /* polled meters never pass through the stream */
+	}
 	if (dec->on_telegram)
 		dec->on_telegram(dec->ctx, t);
 }
