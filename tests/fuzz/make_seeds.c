@@ -12,11 +12,12 @@
 #include "fuzz_keys.h"
 #include "helpers/dlmsbuild.c"
 #include "helpers/gcmbuild.c"
+#include "helpers/smlbuild.c"
 #include "helpers/streambuild.c"
 
 static const char *root;
 
-static void put(const char *target, const char *name, const void *p, size_t n)
+static void write_seed(const char *target, const char *name, const void *p, size_t n)
 {
 	char path[512];
 	snprintf(path, sizeof(path), "%s/%s", root, target);
@@ -38,7 +39,7 @@ static void decoder_seed(const char *name, uint8_t control, const uint8_t *p, si
 	uint8_t *b = malloc(n + 1);
 	b[0] = control;
 	memcpy(b + 1, p, n);
-	put("fuzz_decoder", name, b, n + 1);
+	write_seed("fuzz_decoder", name, b, n + 1);
 	free(b);
 }
 
@@ -98,31 +99,31 @@ int main(int argc, char **argv)
 		char name[32];
 		an = sb_notification(apdu, sizeof(apdu), r, r);
 		snprintf(name, sizeof(name), "registers-%u", r);
-		put("fuzz_cosem", name, apdu, an);
+		write_seed("fuzz_cosem", name, apdu, an);
 	}
 	an = dlmsbuild_sample_notification(apdu, sizeof(apdu), 5, 200);
-	put("fuzz_cosem", "octet-string-traps", apdu, an);
+	write_seed("fuzz_cosem", "octet-string-traps", apdu, an);
 
 	/* fuzz_hexin: the forms --hex accepts, cut at a byte the first byte chooses. */
 	const char hex1[] = "\x05" "7E A0 2A 41 08 83 13 0x0F,0x40 00:00:00 00\n0f;01 02 03";
-	put("fuzz_hexin", "separators", hex1, sizeof(hex1) - 1);
+	write_seed("fuzz_hexin", "separators", hex1, sizeof(hex1) - 1);
 	const char hex2[] = "\x09" "DB0853595354454D4944820 1F23010000001";
-	put("fuzz_hexin", "odd-digit", hex2, sizeof(hex2) - 1);
+	write_seed("fuzz_hexin", "odd-digit", hex2, sizeof(hex2) - 1);
 
 	/* fuzz_daemon_config: a configuration that sets every section, and a key file's content. */
 	const char conf[] = "# smartmeterd\n[serial]\nport = /dev/ttyUSB0\nbaud = 115200\n"
 	                    "[meter]\nkey = 00112233445566778899AABBCCDDEEFF\ncrc_check = true\n"
 	                    "[mqtt]\nhost = localhost\nport = 1883\ntopic_prefix = smartmeter\n"
 	                    "[homeassistant]\ndiscovery = true\nexpire_after = 60\n[log]\nlevel = info\n";
-	put("fuzz_daemon_config", "full", conf, sizeof(conf) - 1);
+	write_seed("fuzz_daemon_config", "full", conf, sizeof(conf) - 1);
 	const char key[] = "00112233445566778899AABBCCDDEEFF\n";
-	put("fuzz_daemon_config", "keyfile", key, sizeof(key) - 1);
+	write_seed("fuzz_daemon_config", "keyfile", key, sizeof(key) - 1);
 
 	/* fuzz_daemon_discovery: a retained config as the daemon publishes it (first byte: topic choice). */
 	const char disc[] = "\x00{\"name\":\"Energy import\",\"unique_id\":\"meter1_1_0_1_8_0\",\"state_topic\":"
 	                    "\"smartmeter/meter1/state\",\"availability\":[{\"topic\":\"smartmeter/fuzz/status\"},"
 	                    "{\"topic\":\"smartmeter/meter1/availability\"}],\"origin\":{\"name\":\"smartmeterd\","
 	                    "\"sw_version\":\"0.1.0\"},\"device\":{\"identifiers\":[\"meter1\"]}}";
-	put("fuzz_daemon_discovery", "entity", disc, sizeof(disc) - 1);
+	write_seed("fuzz_daemon_discovery", "entity", disc, sizeof(disc) - 1);
 	return 0;
 }
