@@ -30,6 +30,7 @@ struct app {
 	struct loop *loop;
 	struct config cfg;
 	const char *config_path;
+	const char *instance; /* --instance: overrides [mqtt] instance (template unit smartmeterd@.service) */
 	bool verbose;
 	struct sm_decoder *dec;
 	struct source *src;
@@ -45,10 +46,11 @@ struct app {
 
 static void usage(FILE *f)
 {
-	fputs("Usage: smartmeterd [-c FILE] [-v] [--check-config] [--list-ports]\n"
+	fputs("Usage: smartmeterd [-c FILE] [-i NAME] [-v] [--check-config] [--list-ports]\n"
 	      "Read a smart meter's consumer port (DSMR P1, DLMS/COSEM push) and publish to MQTT.\n"
 	      "\n"
 	      "  -c, --config FILE   configuration file (default " CONFIG_DEFAULT_PATH ")\n"
+	      "  -i, --instance NAME MQTT instance name, instead of [mqtt] instance (smartmeterd@NAME)\n"
 	      "  -v, --verbose       frame-level detail (log level debug)\n"
 	      "      --check-config  validate the configuration and exit (0 = valid)\n"
 	      "      --list-ports    list serial ports with USB vendor/product/serial and exit\n"
@@ -293,6 +295,7 @@ static void open_capture(struct app *app)
 
 static void apply_log_level(struct app *app)
 {
+	log_set_target(app->cfg.log_target);
 	log_set_level(app->verbose ? LOG_LVL_DEBUG : app->cfg.log_level);
 }
 
@@ -335,7 +338,8 @@ static void reload(struct app *app)
 		log_err("reload: out of memory; keeping the running configuration");
 		return;
 	}
-	if (config_load(&nc, app->config_path, &diag) < 0) {
+	if (config_load(&nc, app->config_path, &diag) < 0 ||
+	    (app->instance && config_set_instance(&nc, app->instance, &diag) < 0)) {
 		log_err("reload: %s; keeping the running configuration", diag.error);
 		config_free(&nc);
 		return;
@@ -391,6 +395,7 @@ int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
+		{ "instance", required_argument, NULL, 'i' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "check-config", no_argument, NULL, 'C' },
 		{ "list-ports", no_argument, NULL, 'L' },
@@ -405,10 +410,13 @@ int main(int argc, char **argv)
 
 	app.frame_errors = (struct ratelimit)RATELIMIT_INIT(FRAME_ERROR_WINDOW_MS, FRAME_ERROR_BURST);
 	app.frame_warnings = (struct ratelimit)RATELIMIT_INIT(FRAME_ERROR_WINDOW_MS, FRAME_ERROR_BURST);
-	while ((c = getopt_long(argc, argv, "c:vhV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:i:vhV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			app.config_path = optarg;
+			break;
+		case 'i':
+			app.instance = optarg;
 			break;
 		case 'v':
 			app.verbose = true;
@@ -438,7 +446,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "smartmeterd: out of memory\n");
 		return 1;
 	}
-	if (config_load(&app.cfg, app.config_path, &diag) < 0) {
+	if (config_load(&app.cfg, app.config_path, &diag) < 0 ||
+	    (app.instance && config_set_instance(&app.cfg, app.instance, &diag) < 0)) {
 		fprintf(stderr, "smartmeterd: %s\n", diag.error);
 		config_free(&app.cfg);
 		return 1;
