@@ -67,6 +67,48 @@ if want 2; then
   step_end
 fi
 
+if want 2; then
+  step_start "OpenWrt recipe: its file list, options, install layout, libraries, init script"
+  mk=openwrt/smartmeterd/Makefile
+  ow="$out/openwrt"
+  rm -rf "$ow" && mkdir -p "$ow/src" "$ow/build" "$ow/pkg"
+  # exactly what Build/Prepare copies, configured with exactly the Makefile's CMAKE_OPTIONS
+  for f in $(grep -o '\$(SMARTMETER_SRC)/[A-Za-z.]*' "$mk" | sed 's/.*\///' | sort -u); do
+    cp -r "$f" "$ow/src/"
+  done
+  opts=$(sed -n '/^CMAKE_OPTIONS +=/,/^$/p' "$mk" | grep -o -- '-D[A-Za-z_]*=[^ \\]*')
+  # shellcheck disable=SC2086
+  cmake -S "$ow/src" -B "$ow/build" -DCMAKE_INSTALL_PREFIX=/usr -DSMARTMETER_WERROR=ON $opts >/dev/null
+  cmake --build "$ow/build" -j2 >/dev/null
+  DESTDIR="$ow/pkg" cmake --install "$ow/build" >/dev/null
+  for f in usr/sbin/smartmeterd usr/bin/smartmeter-decode etc/smartmeter.conf; do
+    grep -q "PKG_INSTALL_DIR)/$f" "$mk" || { echo "$mk does not install $f" >&2; exit 1; }
+    [ -f "$ow/pkg/$f" ] || { echo "OpenWrt build: $f not installed" >&2; exit 1; }
+  done
+  # libraries the binaries need must be the ones DEPENDS names (libc, libm come with the toolchain)
+  needed=$(objdump -p "$ow/pkg/usr/sbin/smartmeterd" "$ow/pkg/usr/bin/smartmeter-decode" |
+    sed -n 's/^ *NEEDED *//p' | sort -u)
+  for l in $needed; do
+    case "$l" in
+      libc.so.*|libm.so.*|ld-*) ;;
+      libmosquitto.so.*) grep -q '+libmosquitto' "$mk" || { echo "DEPENDS lacks libmosquitto" >&2; exit 1; } ;;
+      libjson-c.so.*) grep -q '+libjson-c' "$mk" || { echo "DEPENDS lacks libjson-c" >&2; exit 1; } ;;
+      libgcrypt.so.*) grep -q '+libgcrypt' "$mk" || { echo "DEPENDS lacks libgcrypt" >&2; exit 1; } ;;
+      *) echo "OpenWrt build needs $l, which DEPENDS does not provide" >&2; exit 1 ;;
+    esac
+  done
+  # the config the package ships: the Makefile's sed must switch logging to syslog, and it must load
+  conf="$ow/pkg/etc/smartmeter.conf"
+  sedexpr=$(sed -n "s/.*\$(SED) '\(.*\)' \$(1)\/etc\/smartmeter.conf/\1/p" "$mk" | sed 's/\$\$\$\$/$/')
+  sed -i -e "$sedexpr" "$conf"
+  grep -qx 'target = syslog' "$conf" || { echo "OpenWrt config does not log to syslog (sed '$sedexpr')" >&2; exit 1; }
+  "$ow/pkg/usr/sbin/smartmeterd" --check-config -c "$conf" >/dev/null
+  sh -n openwrt/smartmeterd/files/smartmeterd.init
+  grep -q 'procd_set_param respawn' openwrt/smartmeterd/files/smartmeterd.init
+  echo "OpenWrt-style build ok: needs $(echo $needed | tr ' ' ',')"
+  step_end
+fi
+
 if want 3; then
   step_start "musl-gcc compile of every source"
   apt_install musl-tools
