@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # ci-portability.sh — the build and portability checks of CI (called by scripts/test.sh after the tests):
-#   1. decoder-only build (-DSMARTMETER_BUILD_DAEMON=OFF) with its unit tests
-#   2. the daemon without libserialport (OpenWrt has none): builds, --list-ports says unavailable
+#   1. man pages lint clean; decoder-only build (-DSMARTMETER_BUILD_DAEMON=OFF) with its unit tests
+#   2. the daemon without libserialport (OpenWrt has none): builds, --list-ports says unavailable,
+#      serial tests pass on termios alone; the OpenWrt recipe's file list, options and dependencies
 #   3. every source compiled with musl-gcc (compile only: this machine's libraries are glibc builds)
 #   4. library + unit tests (corpus conformance included) cross-built for big-endian s390x and 32-bit
 #      armhf with Debian's cross compilers, run under qemu-user
@@ -41,6 +42,16 @@ integration_tests() {
 }
 
 if want 1; then
+  step_start "man pages: mandoc -T lint (nothing above style), units render"
+  apt_install mandoc
+  out_lint=$(mandoc -T lint -W warning man/* 2>&1) || true
+  [ -z "$out_lint" ] || { echo "$out_lint" >&2; exit 1; }
+  for m in man/*; do
+    if mandoc -T utf8 "$m" | grep -q 'm©'; then echo "$m renders m³ as m©" >&2; exit 1; fi
+  done
+  mandoc -T utf8 man/smartmeterd.8 | grep -q 'm³' || { echo "smartmeterd(8) lost its m³" >&2; exit 1; }
+  step_end
+
   step_start "decoder-only build"
   cmake -S . -B "$out/decoder-only" -DSMARTMETER_WERROR=ON -DSMARTMETER_BUILD_DAEMON=OFF >/dev/null
   cmake --build "$out/decoder-only" -j2 >/dev/null
