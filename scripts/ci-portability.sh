@@ -120,6 +120,30 @@ if want 2; then
   step_end
 fi
 
+if want 2; then
+  step_start "cmake --install with prefix /usr: the layout the units expect"
+  b="$out/prefix-usr" d="$out/prefix-usr-root"
+  rm -rf "$d"
+  cmake -S . -B "$b" -DCMAKE_INSTALL_PREFIX=/usr -DBUILD_TESTING=OFF -DSMARTMETER_BUILD_BENCH=OFF >/dev/null
+  cmake --build "$b" -j2 >/dev/null
+  DESTDIR="$d" cmake --install "$b" >/dev/null
+  unitdir=$(pkg-config --variable=systemdsystemunitdir systemd 2>/dev/null || echo /usr/lib/systemd/system)
+  for f in usr/sbin/smartmeterd usr/bin/smartmeter-decode etc/smartmeter.conf "${unitdir#/}/smartmeterd.service" \
+    "${unitdir#/}/smartmeterd@.service" usr/share/man/man8/smartmeterd.8 usr/share/man/man5/smartmeter.conf.5; do
+    [ -f "$d/$f" ] || { echo "cmake --install: /$f missing" >&2; find "$d" >&2; exit 1; }
+  done
+  [ "$(stat -c %a "$d/etc/smartmeter.conf")" = 640 ] || { echo "/etc/smartmeter.conf is not 0640" >&2; exit 1; }
+  grep -qx 'ExecStart=/usr/sbin/smartmeterd -c /etc/smartmeter.conf' "$d/${unitdir#/}/smartmeterd.service"
+  grep -qx 'ExecStart=/usr/sbin/smartmeterd -c /etc/smartmeter/%i.conf --instance %i' "$d/${unitdir#/}/smartmeterd@.service"
+  [ -z "$(find "$d" -path '*/include/*' -o -name '*.a')" ] || { echo "headers or library installed" >&2; exit 1; }
+  # a second install must not overwrite the user's config (it holds keys): the sample goes to .new
+  echo "# mine" >>"$d/etc/smartmeter.conf"
+  DESTDIR="$d" cmake --install "$b" >/dev/null
+  tail -1 "$d/etc/smartmeter.conf" | grep -qx '# mine' || { echo "reinstall overwrote the config" >&2; exit 1; }
+  [ -f "$d/etc/smartmeter.conf.new" ] || { echo "reinstall did not leave smartmeter.conf.new" >&2; exit 1; }
+  step_end
+fi
+
 if want 3; then
   step_start "musl-gcc compile of every source"
   apt_install musl-tools
