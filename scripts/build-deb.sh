@@ -34,6 +34,7 @@ fi
 # Build-Depends of debian/control that are not installed yet.
 if ! dpkg-checkbuilddeps >/dev/null 2>&1; then
   echo "build-deb: installing the build dependencies" >&2
+  $SUDO apt-get update -qq
   $SUDO apt-get build-dep -y -qq --no-install-recommends "$src" >/dev/null
 fi
 
@@ -44,9 +45,10 @@ rm -rf "$out"
 mkdir -p "$tree"
 # Only the sources: tracked and new (not ignored) files, or everything but build output outside git.
 if git -C "$src" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
-  git -C "$src" ls-files -z --cached --others --exclude-standard |
-    (cd "$src" && xargs -0 cp --parents -t "$tree" 2>/dev/null || true)
-  # deleted-but-tracked files make cp fail for them only; the tree is what the checkout holds now
+  # (a tracked file deleted in the checkout is left out: the copy is what the checkout holds now)
+  (cd "$src" && git ls-files -z --cached --others --exclude-standard |
+    while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done |
+    xargs -0 cp --parents -t "$tree")
 else
   tar -C "$src" --exclude='./build*' --exclude='./.git' -cf - . | tar -C "$tree" -xf -
 fi

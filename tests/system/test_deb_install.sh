@@ -19,6 +19,11 @@ deb=$(realpath "$deb")
 fail() { echo "test_deb_install: FAIL: $*" >&2; exit 1; }
 export DEBIAN_FRONTEND=noninteractive
 
+# systemd-analyze and systemctl (for verify, security and enable) are not in minimal images.
+if ! command -v systemd-analyze >/dev/null; then
+  apt-get update -qq && apt-get install -y -qq --no-install-recommends systemd >/dev/null
+fi
+
 # Everything named smartmeter* in the places a package, systemd or adduser write to.
 snapshot() {
   { find /etc /lib/systemd /usr/lib/systemd /usr/sbin /usr/bin /usr/share/man /usr/share/doc /var/lib \
