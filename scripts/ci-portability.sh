@@ -145,28 +145,41 @@ if want 2; then
 fi
 
 if want 3; then
-  step_start "musl-gcc compile of every source"
+  step_start "musl-gcc compile of every source (library, tools, daemon, tests, benchmarks, fuzzers)"
   apt_install musl-tools
   # musl's libc headers first; the libraries' headers (json-c, libgcrypt, libmosquitto, libserialport)
   # come from the system after them. Any other glibc header a file pulls in is an error: every libc
   # use must be checked against musl.
   host=$(gcc -dumpmachine)
-  allowed="^/usr/include/(x86_64-linux-musl/|[a-z0-9_]+-linux-musl/|json-c/|gcrypt\.h|mosquitto\.h|libserialport\.h|$host/gpg-error\.h|$host/gpgrt\.h)|^/usr/lib/(gcc|musl)/"
+  allowed="^/usr/include/(x86_64-linux-musl/|[a-z0-9_]+-linux-musl/|json-c/|gcrypt\.h|mosquitto\.h|libserialport\.h|cmocka\.h|$host/gpg-error\.h|$host/gpgrt\.h)|^/usr/lib/(gcc|musl)/"
   n=0
+  # musl_cc "include dirs" file [flags]: the include dirs each target gets in CMakeLists.txt
   musl_cc() {
-    musl-gcc -std=gnu11 -D_GNU_SOURCE -DSMARTMETER_VERSION='"ci"' -Wall -Wextra -Werror \
-      -Wno-missing-field-initializers -Iinclude -Isrc/lib -Isrc/daemon -Isrc/tools \
+    local inc=() d
+    for d in $1; do inc+=("-I$d"); done
+    shift
+    musl-gcc -std=gnu11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -DSMARTMETER_VERSION='"ci"' -Wall -Wextra -Werror \
+      -Wno-missing-field-initializers -Iinclude "${inc[@]}" \
       -idirafter /usr/include -idirafter "/usr/include/$host" -MD -MF "$out/musl.d" -c "$@" -o "$out/musl.o"
     local leak
     leak=$(tr ' \\' '\n\n' <"$out/musl.d" | grep '^/' | grep -Ev "$allowed" | grep -v "^$root/" || true)
     [ -z "$leak" ] || { echo "musl-gcc: $* uses glibc headers: $leak" >&2; exit 1; }
     n=$((n + 1))
   }
-  for f in src/lib/*.c src/daemon/*.c src/tools/*.c; do
-    musl_cc "$f" # serial.c here without libserialport, as OpenWrt builds it
+  for f in src/lib/*.c; do musl_cc "src/lib" "$f"; done
+  for f in src/tools/*.c; do musl_cc "src/tools" "$f"; done
+  for f in src/daemon/*.c; do musl_cc "src/daemon src/tools" "$f"; done # serial.c without libserialport, as OpenWrt
+  musl_cc "src/daemon src/tools" src/daemon/serial.c -DSMARTMETER_HAVE_LIBSERIALPORT=1
+  helpers="tests/unit/helpers src/lib src/tools"
+  for f in tests/unit/helpers/*.c tests/unit/test_*.c; do
+    case "$f" in
+      */test_daemon_*) musl_cc "$helpers src/daemon" "$f" ;;
+      *) musl_cc "$helpers" "$f" ;;
+    esac
   done
-  musl_cc src/daemon/serial.c -DSMARTMETER_HAVE_LIBSERIALPORT=1
-  echo "musl-gcc: $n compilations clean (serial.c with and without libserialport)"
+  for f in bench/*.c; do musl_cc "src/lib tests/unit src/daemon src/tools" "$f"; done
+  for f in tests/fuzz/*.c; do musl_cc "src/lib" "$f"; done
+  echo "musl-gcc: $n compilations clean (library, tools, daemon with and without libserialport, tests, benchmarks, fuzzers)"
   step_end
 fi
 
