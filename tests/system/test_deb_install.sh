@@ -74,6 +74,11 @@ if out=$(setpriv --reuid=nobody --regid=nogroup --clear-groups /usr/sbin/smartme
 fi
 echo "as nobody (expected to fail): $out"
 
+echo "== reinstall (as an upgrade does): the edited config keeps its key, owner and mode"
+dpkg -i "$deb" >/dev/null
+grep -q "^key = $key\$" "$conf" || fail "reinstall replaced the edited $conf"
+[ "$(stat -c '%U:%G %a' "$conf")" = "root:smartmeter 640" ] || fail "after reinstall $conf is $(stat -c '%U:%G %a' "$conf")"
+
 echo "== template instance: /etc/smartmeter/garage.conf with --instance garage"
 install -m 0640 -o root -g smartmeter "$conf" /etc/smartmeter/garage.conf
 out=$(as_service /usr/sbin/smartmeterd --check-config -c /etc/smartmeter/garage.conf --instance garage 2>&1) ||
