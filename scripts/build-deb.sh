@@ -29,13 +29,13 @@ export DEBIAN_FRONTEND=noninteractive
 if [ ${#missing[@]} -gt 0 ]; then
   echo "build-deb: installing ${missing[*]}" >&2
   $SUDO apt-get update -qq
-  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  $SUDO apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 # Build-Depends of debian/control that are not installed yet.
 if ! dpkg-checkbuilddeps >/dev/null 2>&1; then
   echo "build-deb: installing the build dependencies" >&2
   $SUDO apt-get update -qq
-  $SUDO apt-get build-dep -y -qq --no-install-recommends "$src" >/dev/null
+  $SUDO apt-get -o DPkg::Lock::Timeout=300 build-dep -y -qq --no-install-recommends "$src" >/dev/null
 fi
 
 version=$(dpkg-parsechangelog -S Version)
@@ -65,10 +65,9 @@ deb="$out/smartmeterd_${version}_${arch}.deb"
 [ -f "$deb" ] || { echo "build-deb: $deb was not built" >&2; exit 1; }
 
 if [ "$lint" -eq 1 ]; then
+  # one .changes: the binary package, and with --source the source package too
   changes="$out/smartmeterd_${version}_${arch}.changes"
-  [ "$source_pkg" -eq 1 ] && changes="$out/smartmeterd_${version}_multi.changes" && [ -f "$changes" ] ||
-    changes=$(ls "$out"/smartmeterd_"${version}"_*.changes | head -1)
-  lintian --display-info "$changes" >"$out/lintian.log" 2>&1 || true
+  lintian --display-info --pedantic "$changes" >"$out/lintian.log" 2>&1 || true
   cat "$out/lintian.log" >&2
   if grep -q '^E:' "$out/lintian.log"; then
     echo "build-deb: lintian reports errors" >&2

@@ -33,7 +33,7 @@ apt_install() { # only what is missing
   [ ${#missing[@]} -eq 0 ] && return 0
   echo "ci-portability: installing ${missing[*]}" >&2
   $SUDO apt-get update -qq
-  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  $SUDO apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
 # Names of the ctest tests that run host programs (scripts) rather than the cross-built binaries.
@@ -247,7 +247,7 @@ if want 5; then
     cat "$out/build-deb.log" >&2
     exit 1
   }
-  grep -E '^[EWI]:' "$out/build-deb.log" || true
+  grep -E '^[EWIP]:' "$out/build-deb.log" || true
   echo "built $deb"
   step_end
   step_start "Debian package: install, check-config as the service user, purge"

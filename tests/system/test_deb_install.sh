@@ -21,7 +21,7 @@ export DEBIAN_FRONTEND=noninteractive
 
 # systemd-analyze and systemctl (for verify, security and enable) are not in minimal images.
 if ! command -v systemd-analyze >/dev/null; then
-  apt-get update -qq && apt-get install -y -qq --no-install-recommends systemd >/dev/null
+  apt-get update -qq && apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends systemd >/dev/null
 fi
 
 # Everything named smartmeter* in the places a package, systemd or adduser write to.
@@ -36,7 +36,7 @@ snapshot() {
 before=$(snapshot)
 
 echo "== apt-get install $deb"
-apt-get install -y -qq "$deb" >/dev/null
+apt-get -o DPkg::Lock::Timeout=300 install -y -qq "$deb" >/dev/null
 conf=/etc/smartmeter.conf
 [ "$(stat -c '%U:%G %a' "$conf")" = "root:smartmeter 640" ] || fail "$conf is $(stat -c '%U:%G %a' "$conf"), want root:smartmeter 640"
 dpkg-query -W -f='${Conffiles}\n' smartmeterd | grep -q " $conf " || fail "$conf is not a conffile"
@@ -75,7 +75,7 @@ fi
 echo "as nobody (expected to fail): $out"
 
 echo "== reinstall (as an upgrade does): the edited config keeps its key, owner and mode"
-dpkg -i "$deb" >/dev/null
+dpkg -i "$deb" >/dev/null 2>&1 || fail "dpkg -i (reinstall) failed"
 grep -q "^key = $key\$" "$conf" || fail "reinstall replaced the edited $conf"
 [ "$(stat -c '%U:%G %a' "$conf")" = "root:smartmeter 640" ] || fail "after reinstall $conf is $(stat -c '%U:%G %a' "$conf")"
 
@@ -96,7 +96,7 @@ install -d -o "$user" -g "$group" -m 0750 /var/lib/smartmeterd /var/lib/smartmet
 echo 7e00 >/var/lib/smartmeterd/capture.hex
 
 echo "== apt-get purge"
-apt-get purge -y -qq smartmeterd >/dev/null
+apt-get -o DPkg::Lock::Timeout=300 purge -y -qq smartmeterd >/dev/null
 after=$(snapshot)
 if [ "$before" != "$after" ]; then
   diff <(echo "$before") <(echo "$after") >&2 || true
