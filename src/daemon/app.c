@@ -23,6 +23,9 @@
 
 /* How long a clean shutdown waits for the broker to acknowledge the last messages. */
 #define SHUTDOWN_TIMEOUT_MS 3000u
+/* Bytes kept for capture_file when nothing has formed a frame since the port opened (an inverted cable,
+ * a wrong speed): one sample per open, so the file gets something to attach to a report but no stream. */
+#define UNFRAMED_SAMPLE_BYTES 4096u
 /* Per-frame error lines: at most this many per minute, then a count of what was swallowed. */
 #define FRAME_ERROR_BURST 5u
 #define FRAME_ERROR_WINDOW_MS 60000u
@@ -39,6 +42,9 @@ struct app {
 	struct publisher *pub;
 	struct capture *cap;
 	bool capture_failed;
+	uint8_t unframed[UNFRAMED_SAMPLE_BYTES]; /* since the port opened, while no telegram decoded */
+	size_t nunframed;
+	bool sample_done;                        /* kept (or a telegram decoded): nothing more this open */
 	struct ratelimit frame_errors;
 	struct ratelimit frame_warnings;
 	bool stopping;
@@ -63,6 +69,7 @@ static void on_telegram(void *ctx, const struct sm_telegram *t)
 		          t->meter_id ? t->meter_id : "(none)", t->encrypted ? ", decrypted" : "");
 	publisher_decoder_stats(app->pub, &st);
 	publisher_telegram(app->pub, t);
+	app->sample_done = true; /* frames decode: no sample needed this open */
 }
 
 /* A frame whose checksum held but that could not be used still proves the line settings right. */
@@ -152,10 +159,35 @@ static void on_event(void *ctx, const struct sm_event *ev)
 
 /* ---- source callbacks ---- */
 
+/* The sample of bytes that formed no frame, once it is full (see UNFRAMED_SAMPLE_BYTES). */
+static void keep_unframed(struct app *app, const uint8_t *buf, size_t len)
+{
+	size_t take = UNFRAMED_SAMPLE_BYTES - app->nunframed;
+	if (!app->cap || app->sample_done)
+		return;
+	if (take > len)
+		take = len;
+	memcpy(app->unframed + app->nunframed, buf, take);
+	app->nunframed += take;
+	if (app->nunframed < UNFRAMED_SAMPLE_BYTES)
+		return;
+	app->sample_done = true;
+	if (capture_write(app->cap, app->unframed, app->nunframed) < 0) {
+		if (!app->capture_failed)
+			log_warning("capture: cannot write %s: %s; not capturing until reload", app->cfg.capture_file,
+			            strerror(errno));
+		app->capture_failed = true;
+		return;
+	}
+	log_notice("capture: the first %zu bytes from %s formed no frame: kept them in %s (attach it to a report)",
+	           app->nunframed, app->cfg.device, app->cfg.capture_file);
+}
+
 static void src_data(void *ctx, const uint8_t *buf, size_t len)
 {
 	struct app *app = ctx;
 	sm_decoder_feed(app->dec, buf, len);
+	keep_unframed(app, buf, len); /* after feeding: a telegram in these very bytes ends the sample */
 }
 
 static void src_idle(void *ctx)
@@ -166,7 +198,9 @@ static void src_idle(void *ctx)
 
 static void src_up(void *ctx)
 {
-	(void)ctx;
+	struct app *app = ctx;
+	app->nunframed = 0;
+	app->sample_done = false;
 }
 
 static void src_down(void *ctx)

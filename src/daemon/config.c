@@ -874,9 +874,15 @@ size_t config_slug(const char *in, char *out, size_t outsz)
 	return o;
 }
 
-void config_default_instance(const char *config_path, char *out, size_t outsz)
+static const char *base_name(const char *path)
 {
-	char host[256], file[128], slug[128];
+	const char *slash = path ? strrchr(path, '/') : NULL;
+	return slash ? slash + 1 : path;
+}
+
+void config_default_instance(const char *config_path, const char *device, char *out, size_t outsz)
+{
+	char host[256], name[128], slug[128];
 	size_t n = 0;
 
 	if (gethostname(host, sizeof(host)) == 0) {
@@ -888,15 +894,22 @@ void config_default_instance(const char *config_path, char *out, size_t outsz)
 	}
 	if (n == 0)
 		n = (size_t)snprintf(out, outsz, "smartmeterd");
-	const char *base = config_path ? strrchr(config_path, '/') : NULL;
-	base = base ? base + 1 : config_path;
-	if (!base || !strcmp(base, "smartmeter.conf"))
+	/* The packaged file alone keeps the plain hostname; a file of another name adds that name, a file
+	 * called smartmeter.conf elsewhere (one directory per meter) adds the device's name. */
+	const char *base = base_name(config_path);
+	if (!config_path || !strcmp(config_path, CONFIG_DEFAULT_PATH))
 		return;
-	snprintf(file, sizeof(file), "%s", base);
-	size_t fl = strlen(file);
-	if (fl > 5 && !strcmp(file + fl - 5, ".conf"))
-		file[fl - 5] = '\0';
-	if (config_slug(file, slug, sizeof(slug)) > 0 && n < outsz)
+	if (base && strcmp(base, "smartmeter.conf") != 0) {
+		snprintf(name, sizeof(name), "%s", base);
+		size_t fl = strlen(name);
+		if (fl > 5 && !strcmp(name + fl - 5, ".conf"))
+			name[fl - 5] = '\0';
+	} else if (device) {
+		snprintf(name, sizeof(name), "%s", !strncmp(device, "tcp://", 6) ? device + 6 : base_name(device));
+	} else {
+		return;
+	}
+	if (config_slug(name, slug, sizeof(slug)) > 0 && n < outsz)
 		snprintf(out + n, outsz - n, "_%s", slug);
 }
 
@@ -905,7 +918,7 @@ void config_instance(const struct config *cfg, char *out, size_t outsz)
 	if (cfg->instance)
 		snprintf(out, outsz, "%s", cfg->instance);
 	else
-		config_default_instance(cfg->path, out, outsz);
+		config_default_instance(cfg->path, cfg->device, out, outsz);
 }
 
 int config_check_runtime(const struct config *cfg, struct config_diag *diag)
@@ -920,7 +933,7 @@ int config_check_runtime(const struct config *cfg, struct config_diag *diag)
 	const char *name = cfg->path ? cfg->path : "configuration";
 
 	if (cfg->empty) {
-		diag_error(diag, name, 0, "sets no option at all (empty file?); a daemon needs at least [serial] device");
+		diag_error(diag, name, 0, "sets no option at all (empty file?)");
 		return -1;
 	}
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {

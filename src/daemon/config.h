@@ -135,10 +135,12 @@ size_t config_slug(const char *in, char *out, size_t outsz);
  * key_file / auth_key_file / password_file that cannot be read now. 0, or -1 with diag->error set. */
 int config_check_runtime(const struct config *cfg, struct config_diag *diag);
 
-/* Default instance name for the configuration file at config_path (NULL = the default file): the
- * hostname slug, followed by "_<file name without .conf>" unless the file is called smartmeter.conf,
- * so two daemons with their own files on one host get their own client id and status topic. */
-void config_default_instance(const char *config_path, char *out, size_t outsz);
+/* Default instance name (hence client id and status topic), unique per configuration so that several
+ * daemons on one host do not take each other's MQTT session: the hostname slug for the packaged
+ * CONFIG_DEFAULT_PATH (or NULL); "<host>_<file name without .conf>" for a file of another name
+ * (/etc/smartmeter-heat.conf -> "pi_smartmeter-heat"); "<host>_<device name>" for a smartmeter.conf
+ * elsewhere (/etc/smartmeter/2/smartmeter.conf with /dev/ttyUSB1 -> "pi_ttyusb1"). */
+void config_default_instance(const char *config_path, const char *device, char *out, size_t outsz);
 /* [mqtt] instance, or the default above. */
 void config_instance(const struct config *cfg, char *out, size_t outsz);
 

@@ -17,6 +17,11 @@
 #ifndef SMARTMETER_VERSION
 #define SMARTMETER_VERSION "0"
 #endif
+/* origin.support_url: where users of this build report problems. The build (or a distribution's
+ * package) sets it with -DSMARTMETER_SUPPORT_URL="https://..."; empty = not sent. */
+#ifndef SMARTMETER_SUPPORT_URL
+#define SMARTMETER_SUPPORT_URL ""
+#endif
 
 /* DSMR allows M-Bus channels 1..4 (PROTOCOLS.md §1.6); the registry knows no more. */
 #define MAX_SUBDEVICES 4
@@ -118,6 +123,7 @@ struct entity {
 	char unit[16];
 	int precision;
 	bool diagnostic, enabled;
+	const char *const *options; /* device_class enum: NULL-terminated */
 	unsigned expire;
 	int dev;               /* 0 = electricity meter, n = M-Bus channel n */
 };
@@ -329,9 +335,16 @@ static int reading_entities(struct scene *s, const struct sm_telegram *t, const 
 				e->name_null = true;
 		}
 	}
+	/* The tariff is one of a few names: an enum sensor (§3.5) whose options are exactly what state.c
+	 * publishes for it (anything else is null there). */
+	if (info && info->kind == SM_OBIS_KIND_TARIFF) {
+		e->device_class = "enum";
+		e->options = state_tariff_options;
+		e->unit[0] = '\0';
+	}
 	if (e->device_class && strcmp(e->device_class, "reactive_energy") == 0 && !s->o->reactive_energy_class)
 		e->device_class = NULL; /* unknown before HA 2025.6: HA would reject the entity */
-	if (e->device_class && strcmp(e->component, "sensor") == 0 &&
+	if (e->device_class && strcmp(e->component, "sensor") == 0 && !e->options &&
 	    !ha_valid(e->device_class, e->unit[0] ? e->unit : NULL, e->state_class))
 		e->device_class = NULL;
 	if (strcmp(e->component, "sensor") == 0 && (!info || info->kind == SM_OBIS_KIND_NUMBER))
@@ -361,10 +374,12 @@ static int health_entities(struct scene *s)
 		const char *key, *name, *device_class, *state_class, *icon;
 		bool enabled;
 	} h[] = {
-		{ "decoder_frames", "Frames decoded", NULL, "total_increasing", "mdi:counter", true },
+		/* These two change with every telegram: enabled, they cost a recorder write per frame (an SD card
+		 * on a Pi), so the user turns them on when wanted. The error counters change rarely. */
+		{ "decoder_frames", "Frames decoded", NULL, "total_increasing", "mdi:counter", false },
 		{ "decoder_crc_errors", "CRC errors", NULL, "total_increasing", "mdi:alert-circle-outline", true },
 		{ "decoder_decrypt_errors", "Decryption failures", NULL, "total_increasing", "mdi:lock-alert", true },
-		{ "decoder_last_frame", "Last frame", "timestamp", NULL, NULL, true },
+		{ "decoder_last_frame", "Last frame", "timestamp", NULL, NULL, false },
 		{ "decoder_serial", "Serial settings", NULL, NULL, "mdi:serial-port", false },
 	};
 	for (size_t i = 0; i < sizeof(h) / sizeof(h[0]); i++) {
@@ -418,6 +433,9 @@ static json_object *origin_json(const struct discovery_options *o)
 		return NULL;
 	add_str(j, "name", DISCOVERY_ORIGIN_NAME);
 	add_str(j, "sw_version", o->version ? o->version : SMARTMETER_VERSION);
+	/* HA drops the whole config when support_url is not a URL (§1.2): only an http(s) one is sent. */
+	if (!strncmp(SMARTMETER_SUPPORT_URL, "https://", 8) || !strncmp(SMARTMETER_SUPPORT_URL, "http://", 7))
+		add_str(j, "support_url", SMARTMETER_SUPPORT_URL);
 	return j;
 }
 
@@ -449,6 +467,12 @@ static void entity_keys(json_object *j, const struct scene *s, const struct enti
 		add_str(j, "payload_off", "OFF");
 	}
 	add_str(j, "device_class", e->device_class);
+	if (e->options) {
+		json_object *ops = json_object_new_array();
+		for (size_t i = 0; ops && e->options[i]; i++)
+			json_object_array_add(ops, json_object_new_string(e->options[i]));
+		json_object_object_add(j, "options", ops);
+	}
 	add_str(j, "unit_of_measurement", e->unit);
 	add_str(j, "state_class", e->state_class);
 	if (e->precision >= 0)

@@ -3,6 +3,7 @@
  * connection attempt is asynchronous, reconnects wait on a timerfd with backoff, keepalive pings run
  * from a 1 s timer while connected. Must never log the password. */
 #include <errno.h>
+#include <netdb.h>
 #include <mosquitto.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 
 #include "log.h"
 #include "mqtt.h"
+#include "resolve.h"
 
 #define MQTT_BACKOFF_MIN_MS 1000u
 #define MQTT_BACKOFF_MAX_MS 30000u
@@ -41,6 +43,12 @@ struct mqtt {
 	void *done_ctx;
 	unsigned pending;
 	char *host;
+	bool tls;             /* the certificate names the host: libmosquitto must be given the name, not an address */
+	struct resolver *lookup;
+	struct resolve_result addrs; /* the broker name's addresses, tried in order */
+	size_t addr_idx;
+	bool have_addrs;
+	int connect_errno;    /* why the current attempt failed, when we saw it first (0 = ask libmosquitto) */
 	char *client_id, *instance;
 	uint64_t connected_ms;
 	unsigned short_lived;  /* connections in a row the broker closed within MQTT_CLASH_MS */
@@ -76,6 +84,11 @@ static void finish_shutdown(struct mqtt *m)
 static void on_lost(struct mqtt *m, int rc)
 {
 	bool was_connected = m->connected;
+	if (m->connect_errno) {
+		rc = MOSQ_ERR_ERRNO;
+		errno = m->connect_errno;
+		m->connect_errno = 0;
+	}
 	m->connected = false;
 	m->connecting = false;
 	drop_watch(m);
@@ -84,6 +97,15 @@ static void on_lost(struct mqtt *m, int rc)
 		finish_shutdown(m);
 		return;
 	}
+	/* Refused before CONNACK: the next address of the name, at once, as a blocking connect would. */
+	if (!was_connected && m->have_addrs && m->addr_idx + 1 < m->addrs.n) {
+		log_debug("mqtt: %s (%s) port %u: %s; trying %s", m->host, m->addrs.addr[m->addr_idx].text, m->port,
+		          rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc), m->addrs.addr[m->addr_idx + 1].text);
+		m->addr_idx++;
+		loop_timer_arm(m->reconnect_timer, 1, 0);
+		return;
+	}
+	m->have_addrs = false; /* the next attempt looks the name up again */
 	if (was_connected && loop_now_ms() - m->connected_ms < MQTT_CLASH_MS) {
 		if (++m->short_lived >= MQTT_CLASH_COUNT && !m->clash_logged) {
 			log_warning("mqtt: the broker closed the connection right after accepting it, %u times in a row: "
@@ -132,8 +154,13 @@ static void cb_connect(struct mosquitto *mosq, void *obj, int rc)
 	m->last_connack = 0;
 	m->connected_ms = loop_now_ms();
 	backoff_reset(&m->backoff);
-	if (m->trouble_logged || !m->ever_connected)
-		log_info("mqtt: connected to %s:%u", m->host, m->port);
+	if (m->trouble_logged || !m->ever_connected) {
+		const char *addr = m->have_addrs ? m->addrs.addr[m->addr_idx].text : m->host;
+		if (strcmp(addr, m->host))
+			log_info("mqtt: connected to %s:%u (address %s)", m->host, m->port, addr);
+		else
+			log_info("mqtt: connected to %s:%u", m->host, m->port);
+	}
 	m->trouble_logged = false;
 	m->ever_connected = true;
 	loop_timer_arm(m->misc_timer, MQTT_MISC_INTERVAL_MS, MQTT_MISC_INTERVAL_MS);
@@ -175,6 +202,22 @@ static void io_ready(void *ctx, uint32_t events)
 	struct mqtt *m = ctx;
 	int rc;
 
+	if (!m->connected && (events & (EPOLLHUP | EPOLLERR))) {
+		/* Refused or reset before CONNACK. Over TLS libmosquitto's read only sees "want read" and would
+		 * be woken for ever: end the attempt here (DISCONNECT + write closes its socket). */
+		int err = 0;
+		socklen_t len = sizeof(err);
+		if (getsockopt(mosquitto_socket(m->mosq), SOL_SOCKET, SO_ERROR, &err, &len) < 0 || !err)
+			err = ECONNREFUSED;
+		m->connect_errno = err;
+		mosquitto_disconnect(m->mosq);
+		mosquitto_loop_write(m->mosq, 1);
+		if (m->watch) {
+			errno = err;
+			on_lost(m, MOSQ_ERR_ERRNO);
+		}
+		return;
+	}
 	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
 		rc = mosquitto_loop_read(m->mosq, 1);
 		if (rc != MOSQ_ERR_SUCCESS) {
@@ -224,33 +267,85 @@ static void misc_tick(void *ctx)
 		update_events(m);
 }
 
-static void try_connect(void *ctx)
+static void connect_failed(struct mqtt *m, const char *why)
 {
-	struct mqtt *m = ctx;
+	if (!m->trouble_logged)
+		log_warning("mqtt: cannot connect to %s:%u: %s; retrying with backoff (1 s .. 30 s)", m->host, m->port, why);
+	else
+		log_debug("mqtt: cannot connect to %s:%u: %s", m->host, m->port, why);
+	m->trouble_logged = true;
+	m->have_addrs = false;
+	schedule_reconnect(m);
+}
+
+/* One attempt at addrs[addr_idx]. Without TLS libmosquitto gets the numeric address (no second lookup
+ * inside the loop). With TLS it needs the name for the certificate check: binding the socket to the
+ * wildcard of the chosen address's family makes it skip addresses of the other family, which covers the
+ * dual-stack case (localhost = ::1 and 127.0.0.1); of several addresses of one family it takes the first. */
+static void attempt(struct mqtt *m)
+{
+	const struct resolve_addr *a = &m->addrs.addr[m->addr_idx];
 	int rc;
 
-	if (m->shutting_down)
-		return;
 	errno = 0;
-	if (!m->first_attempt_done)
-		rc = mosquitto_connect_async(m->mosq, m->host, (int)m->port, (int)m->keepalive);
+	if (!m->tls)
+		rc = mosquitto_connect_async(m->mosq, a->text, (int)m->port, (int)m->keepalive);
 	else
-		rc = mosquitto_reconnect_async(m->mosq);
+		rc = mosquitto_connect_bind_async(m->mosq, m->host, (int)m->port, (int)m->keepalive,
+		                                  a->family == AF_INET6 ? "::" : "0.0.0.0");
 	m->first_attempt_done = true;
 	if (rc != MOSQ_ERR_SUCCESS) {
 		const char *why = rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc);
-		if (!m->trouble_logged)
-			log_warning("mqtt: cannot connect to %s:%u: %s; retrying with backoff (1 s .. 30 s)", m->host, m->port,
-			            why);
-		else
-			log_debug("mqtt: cannot connect to %s:%u: %s", m->host, m->port, why);
-		m->trouble_logged = true;
-		schedule_reconnect(m);
+		if (m->addr_idx + 1 < m->addrs.n) {
+			log_debug("mqtt: %s (%s): %s; trying %s", m->host, a->text, why, m->addrs.addr[m->addr_idx + 1].text);
+			m->addr_idx++;
+			loop_timer_arm(m->reconnect_timer, 1, 0);
+			return;
+		}
+		connect_failed(m, why);
 		return;
 	}
 	m->connecting = true;
 	drop_watch(m);
 	update_events(m);
+}
+
+static void resolved(void *ctx, const struct resolve_result *r)
+{
+	struct mqtt *m = ctx;
+	m->lookup = NULL;
+	if (m->shutting_down)
+		return;
+	if (r->gai_err || r->n == 0) {
+		char why[160];
+		snprintf(why, sizeof(why), "cannot resolve the name: %s", r->gai_err ? gai_strerror(r->gai_err) : "no address");
+		connect_failed(m, why);
+		return;
+	}
+	m->addrs = *r;
+	m->addr_idx = 0;
+	m->have_addrs = true;
+	if (log_enabled(LOG_LVL_DEBUG))
+		for (size_t i = 0; i < r->n; i++)
+			log_debug("mqtt: %s is %s", m->host, r->addr[i].text);
+	attempt(m);
+}
+
+static void try_connect(void *ctx)
+{
+	struct mqtt *m = ctx;
+	char port[8];
+
+	if (m->shutting_down || m->lookup)
+		return;
+	if (m->have_addrs) {
+		attempt(m); /* the next address of the current lookup */
+		return;
+	}
+	snprintf(port, sizeof(port), "%u", m->port);
+	/* Off the loop: a slow or dead DNS server must not stop the serial side. */
+	if (!(m->lookup = resolve_start(m->loop, m->host, port, resolved, m)))
+		connect_failed(m, strerror(errno));
 }
 
 static void schedule_reconnect(struct mqtt *m)
@@ -287,6 +382,7 @@ struct mqtt *mqtt_new(struct loop *loop, const struct config *cfg, const char *c
 	m->instance = strdup(instance ? instance : "");
 	m->port = config_mqtt_port(cfg);
 	m->keepalive = cfg->keepalive;
+	m->tls = cfg->tls;
 	m->mosq = mosquitto_new(client_id, true, m);
 	m->reconnect_timer = loop_timer_new(loop, try_connect, m);
 	m->misc_timer = loop_timer_new(loop, misc_tick, m);
@@ -324,6 +420,7 @@ void mqtt_free(struct mqtt *m)
 	if (!m)
 		return;
 	drop_watch(m);
+	resolve_cancel(m->lookup);
 	loop_timer_free(m->reconnect_timer);
 	loop_timer_free(m->misc_timer);
 	loop_timer_free(m->shutdown_timer);

@@ -285,9 +285,11 @@ static void store_identity(struct publisher *p)
 			snprintf(all[i], sizeof(all[i]), "%s", state_cache_key(p->cache, i));
 	keys = (const char(*)[64])all;
 	if (identity_save(p->state_dir, p->source, &p->ident, keys, all ? n : 0) < 0) {
+		/* No state directory at all is a choice (a test run, no StateDirectory=): say so quietly. */
 		if (!p->store_failed)
-			log_warning("meter %s: cannot keep its identity in %s: %s; after a restart it is learned again",
-			            p->ident.meter_id, p->state_dir, strerror(errno));
+			log_msg(errno == ENOENT ? LOG_LVL_INFO : LOG_LVL_WARNING,
+			        "meter %s: cannot keep its identity in %s: %s; after a restart it is learned again",
+			        p->ident.meter_id, p->state_dir, strerror(errno));
 		p->store_failed = true;
 	} else {
 		p->store_failed = false;

@@ -175,6 +175,16 @@ static int set_text(struct state_list *l, const char *key, const char *text)
 	return state_list_set(l, key, &v, NULL);
 }
 
+const char *const state_tariff_options[] = { "T0", "T1", "T2", "T3", "T4", "T5", "T6", "T7", "T8", "T9", NULL };
+
+static bool is_tariff_option(const char *text)
+{
+	for (size_t i = 0; state_tariff_options[i]; i++)
+		if (!strcmp(text, state_tariff_options[i]))
+			return true;
+	return false;
+}
+
 int state_list_build(struct state_list *l, const struct sm_telegram *t, const struct state_multipliers *m)
 {
 	char keybuf[STATE_KEY_LEN], text[SM_DATETIME_STRLEN];
@@ -202,7 +212,7 @@ int state_list_build(struct state_list *l, const struct sm_telegram *t, const st
 			break;
 		case SM_OBIS_STATE_TEXT:
 			/* An empty text (a DSMR message line with nothing in it) is "no value", not "". */
-			if (sv.text[0]) {
+			if (sv.text[0] && (!info || info->kind != SM_OBIS_KIND_TARIFF || is_tariff_option(sv.text))) {
 				it->v.type = STATE_TEXT;
 				memcpy(it->v.text, sv.text, sizeof(it->v.text));
 			}

@@ -82,6 +82,10 @@ void state_list_free(struct state_list *l);
 /* The items as one flat JSON object; caller owns it. NULL on ENOMEM. */
 json_object *state_list_json(const struct state_item *v, size_t n);
 
+/* The values a tariff (registry kind SM_OBIS_KIND_TARIFF) is published as, NULL-terminated: Home
+ * Assistant's enum sensor accepts nothing else, so any other tariff text is published as null. */
+extern const char *const state_tariff_options[];
+
 /* Build the whole state object of one telegram; caller owns it (json_object_put). m may be NULL. */
 json_object *state_build(const struct sm_telegram *t, const struct state_multipliers *m);
 

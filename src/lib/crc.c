@@ -93,6 +93,11 @@ uint16_t sm_crc16_x25(const uint8_t *p, size_t n)
 	return (uint16_t)~crc;
 }
 
+uint16_t sm_crc16_x25_step(uint16_t reg, uint8_t b)
+{
+	return (uint16_t)((reg >> 8) ^ crc_8408[(reg ^ b) & 0xFF]);
+}
+
 /* M-Bus: arithmetic sum modulo 256 */
 uint8_t sm_sum8(const uint8_t *p, size_t n)
 {

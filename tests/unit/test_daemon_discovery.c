@@ -285,8 +285,30 @@ static void dsmr_configs_follow_the_rules(void **state)
 	check_batch(&out, st);
 	json_object_put(st);
 
+	/* The tariff is an enum sensor whose options hold what the state topic publishes for it. */
+	json_object *c = find_config(&out, "0_0_96_14_0"), *ops, *v;
+	assert_non_null(c);
+	assert_string_equal(jstr(c, "device_class"), "enum");
+	assert_null(jstr(c, "unit_of_measurement"));
+	assert_true(json_object_object_get_ex(c, "options", &ops));
+	st = state_of(&b.t);
+	assert_true(json_object_object_get_ex(st, "tariff", &v));
+	bool listed = false;
+	for (size_t i = 0; i < json_object_array_length(ops); i++)
+		listed |= !strcmp(json_object_get_string(json_object_array_get_idx(ops, i)), json_object_get_string(v));
+	assert_true(listed);
+	json_object_put(c);
+	json_object_put(st);
+	/* Diagnostics that change with every telegram are off by default (a recorder write per frame). */
+	c = find_config(&out, "decoder_frames");
+	assert_true(json_object_object_get_ex(c, "enabled_by_default", &v) && !json_object_get_boolean(v));
+	json_object_put(c);
+	c = find_config(&out, "decoder_last_frame");
+	assert_true(json_object_object_get_ex(c, "enabled_by_default", &v) && !json_object_get_boolean(v));
+	json_object_put(c);
+
 	/* Energy dashboard: import tariff 1 */
-	json_object *c = find_config(&out, "1_0_1_8_1");
+	c = find_config(&out, "1_0_1_8_1");
 	assert_non_null(c);
 	assert_string_equal(jstr(c, "name"), "Energy import tariff 1");
 	assert_string_equal(jstr(c, "unique_id"), "smartmeterd_E0012345678_1_0_1_8_1");
