@@ -46,10 +46,13 @@ if want 1; then
   apt_install mandoc
   out_lint=$(mandoc -T lint -W warning man/* 2>&1) || true
   [ -z "$out_lint" ] || { echo "$out_lint" >&2; exit 1; }
+  # (outputs are read whole before grep: grep -q on a pipe can end the writer early under pipefail)
   for m in man/*; do
-    if mandoc -T utf8 "$m" | grep -q 'm©'; then echo "$m renders m³ as m©" >&2; exit 1; fi
+    page=$(mandoc -T utf8 "$m")
+    if grep -q 'm©' <<<"$page"; then echo "$m renders m³ as m©" >&2; exit 1; fi
   done
-  mandoc -T utf8 man/smartmeterd.8 | grep -q 'm³' || { echo "smartmeterd(8) lost its m³" >&2; exit 1; }
+  page=$(mandoc -T utf8 man/smartmeterd.8)
+  grep -q 'm³' <<<"$page" || { echo "smartmeterd(8) lost its m³" >&2; exit 1; }
   step_end
 
   step_start "decoder-only build"
@@ -64,7 +67,8 @@ if want 2; then
   step_start "daemon without libserialport"
   cmake -S . -B "$out/no-serialport" -DSMARTMETER_WERROR=ON -DSMARTMETER_WITH_LIBSERIALPORT=OFF >/dev/null
   cmake --build "$out/no-serialport" -j2 --target smartmeterd test_daemon_serial >/dev/null
-  if objdump -p "$out/no-serialport/smartmeterd" | grep -q 'NEEDED.*\(libserialport\|libsystemd\)'; then
+  dyn=$(objdump -p "$out/no-serialport/smartmeterd")
+  if grep -q 'NEEDED.*\(libserialport\|libsystemd\)' <<<"$dyn"; then
     echo "smartmeterd links libserialport or libsystemd although built without" >&2
     exit 1
   fi
