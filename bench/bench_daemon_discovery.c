@@ -1,5 +1,6 @@
 /* bench_daemon_discovery.c — the daemon's Home Assistant work per telegram, on the DSMR 5 telegram of
- * bench_dsmr5.h: the state object (state.c), the announcer's check for an unchanged layout (what every
+ * bench_dsmr5.h: the state object (state.c), the state list folded into the cached whole state (what the
+ * publisher does per telegram), the announcer's check for an unchanged layout (what every
  * telegram pays once the configs are out) and a full build of every config (first telegram, HA birth).
  * Not a test: numbers go into notes, nothing is asserted. Usage: bench_daemon_discovery [seconds] */
 #include <stdio.h>
@@ -33,7 +34,7 @@ static void on_telegram(void *ctx, const struct sm_telegram *tg)
 	unsigned long n;
 	double t0, t;
 
-	if (!d || discovery_update(d, "E0012345678", NULL, tg, &b) < 0 || b.n == 0) {
+	if (!d || discovery_update(d, "E0012345678", NULL, tg, NULL, &b) < 0 || b.n == 0) {
 		*rc = 1;
 		discovery_free(d);
 		return;
@@ -51,8 +52,25 @@ static void on_telegram(void *ctx, const struct sm_telegram *tg)
 	}
 	printf("state object (%zu readings): %.1f us per telegram\n", tg->nreadings, t / (double)n * 1e6);
 
+	/* What the publisher does per telegram: the list once, folded into the meter's cached state, which
+	 * is what the state topic carries. */
+	struct state_list l = { 0 };
+	struct state_cache *c = state_cache_new();
+	for (n = 0, t0 = now(); c && (t = now() - t0) < seconds; n++) {
+		state_list_build(&l, tg, NULL);
+		state_cache_update(c, &l, (uint64_t)n * 1000u + 1u);
+		json_object *s = state_cache_json(c, (uint64_t)n * 1000u + 1u);
+		size_t len;
+		json_object_to_json_string_length(s, JSON_C_TO_STRING_PLAIN, &len);
+		json_object_put(s);
+	}
+	printf("state list + cached whole state (%zu keys): %.1f us per telegram\n", c ? state_cache_size(c) : 0,
+	       t / (double)n * 1e6);
+	state_cache_free(c);
+	state_list_free(&l);
+
 	for (n = 0, t0 = now(); (t = now() - t0) < seconds; n++) {
-		discovery_update(d, "E0012345678", NULL, tg, &b); /* unchanged layout: nothing to send */
+		discovery_update(d, "E0012345678", NULL, tg, NULL, &b); /* unchanged layout: nothing to send */
 		if (b.n)
 			*rc = 1;
 	}

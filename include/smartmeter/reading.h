@@ -79,6 +79,7 @@ enum sm_protocol {
 	SM_PROTOCOL_DSMR = 0,
 	SM_PROTOCOL_DLMS,
 	SM_PROTOCOL_SML,     /* SML 1.04 push files (German meters' optical INFO interface) */
+	SM_PROTOCOL_C1218,   /* polled through an ANSI C12.18 optical port, C12.19 tables */
 };
 
 enum sm_framing {
@@ -87,6 +88,7 @@ enum sm_framing {
 	SM_FRAMING_MBUS,
 	SM_FRAMING_RAW,      /* bare APDU / bare ciphered APDU */
 	SM_FRAMING_SML,      /* SML transport v1: 1B1B1B1B 01010101 ... 1B1B1B1B 1A pad CRC */
+	SM_FRAMING_C1218,    /* C12.18 packets (EE 00 ...) */
 };
 
 struct sm_telegram {
@@ -147,8 +149,11 @@ void sm_number_scale(struct sm_number *n, int shift);
 size_t sm_datetime_format(const struct sm_datetime *dt, char *out, size_t outsz);
 #define SM_DATETIME_STRLEN 40
 
-/* Display name of a framing for log lines: "DSMR", "HDLC", "M-Bus", "APDU", "SML". */
+/* Display name of a framing for log lines: "DSMR", "HDLC", "M-Bus", "APDU", "SML", "C12.18". */
 const char *sm_framing_name(enum sm_framing f);
+
+/* Protocol name of the JSON contract and log lines: "dsmr", "dlms", "sml", "c1218". */
+const char *sm_protocol_name(enum sm_protocol p);
 
 /* Find the first reading with this OBIS code (F compared too). NULL if absent. */
 const struct sm_reading *sm_telegram_find(const struct sm_telegram *t, const uint8_t obis[6]);

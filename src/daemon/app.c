@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "app.h"
+#include "c1218_source.h"
 #include "capture.h"
 #include "config.h"
 #include "log.h"
@@ -37,6 +38,7 @@ struct app {
 	bool verbose;
 	struct sm_decoder *dec;
 	struct source *src;
+	struct c1218_poller *poller; /* [meter] protocol = c1218 instead of src */
 	struct mqtt *mqtt;
 	struct publisher *pub;
 	struct capture *cap;
@@ -62,8 +64,12 @@ static void on_telegram(void *ctx, const struct sm_telegram *t)
 		publisher_line_settings(app->pub, source_settings(app->src, line, sizeof(line)));
 	}
 	if (log_enabled(LOG_LVL_DEBUG))
-		log_debug("telegram: %s%s, %zu bytes at offset %llu, %zu values, meter id %s%s", t->protocol == SM_PROTOCOL_DSMR ? "DSMR" : t->protocol == SM_PROTOCOL_SML ? "SML" : "DLMS",
-		          t->framing == SM_FRAMING_DSMR || t->framing == SM_FRAMING_SML ? "" : t->framing == SM_FRAMING_HDLC ? " in HDLC" :
+		log_debug("telegram: %s%s, %zu bytes at offset %llu, %zu values, meter id %s%s",
+		          t->protocol == SM_PROTOCOL_DSMR    ? "DSMR"
+		          : t->protocol == SM_PROTOCOL_SML   ? "SML"
+		          : t->protocol == SM_PROTOCOL_C1218 ? "C12.18"
+		                                             : "DLMS",
+		          t->framing == SM_FRAMING_DSMR || t->framing == SM_FRAMING_SML || t->framing == SM_FRAMING_C1218 ? "" : t->framing == SM_FRAMING_HDLC ? " in HDLC" :
 		          t->framing == SM_FRAMING_MBUS ? " in M-Bus" : " (bare APDU)", t->length, (unsigned long long)t->offset, t->nreadings,
 		          t->meter_id ? t->meter_id : "(none)", t->encrypted ? ", decrypted" : "");
 	publisher_decoder_stats(app->pub, &st);
@@ -274,6 +280,10 @@ static struct mqtt *new_mqtt(struct app *app, const struct config *cfg)
 static int start_source(struct app *app)
 {
 	static const struct source_callbacks cb = { src_data, src_idle, src_up, src_down };
+	if (app->cfg.meter_protocol == METER_PROTOCOL_C1218) {
+		app->poller = c1218_poller_new(app->loop, &app->cfg, app->pub);
+		return app->poller ? 0 : -1;
+	}
 	app->src = source_new(app->loop, &app->cfg, &cb, app);
 	return app->src ? 0 : -1;
 }
@@ -342,6 +352,8 @@ static void begin_shutdown(struct app *app, int signo)
 	notify_send("STOPPING=1");
 	source_free(app->src);
 	app->src = NULL;
+	c1218_poller_free(app->poller);
+	app->poller = NULL;
 	publisher_shutdown(app->pub);
 	if (!app->mqtt) {
 		loop_quit(app->loop, 0); /* no client (it could not be set up): nothing to wait for */
@@ -395,6 +407,8 @@ static void reload(struct app *app)
 	if (serial) {
 		source_free(app->src);
 		app->src = NULL;
+		c1218_poller_free(app->poller);
+		app->poller = NULL;
 		publisher_source_down(app->pub);
 		start_source(app);
 	}
@@ -489,6 +503,7 @@ int app_run(const struct app_options *o)
 out:
 	notify_watchdog_stop();
 	source_free(app.src);
+	c1218_poller_free(app.poller);
 	mqtt_free(app.mqtt);
 	publisher_free(app.pub);
 	capture_close(app.cap);

@@ -281,23 +281,19 @@ static unsigned expire_for(const struct discovery_options *o, const char *state_
 	return o->expire_after > DISCOVERY_MIN_EXPIRE_TOTALS ? o->expire_after : DISCOVERY_MIN_EXPIRE_TOTALS;
 }
 
-/* The unit the state topic carries for this reading: the registry's, else the one state.c converts
- * to (kW -> W ...), in HA's spelling. */
-static void published_unit(const struct sm_obis_info *info, const struct sm_reading *r, char *out, size_t sz)
+/* The entities of one item of the telegram's state list (state.h): its key and published unit are the
+ * ones the state topic carries, so a template and its value cannot disagree. */
+static int reading_entities(struct scene *s, const struct sm_telegram *t, const struct state_item *it)
 {
-	const char *u = info && info->unit ? info->unit : sm_obis_ha_unit(state_canonical_unit(r->value.unit));
-	copy_text(out, sz, r->value.type == SM_VALUE_NUMBER || (info && info->unit) ? u : NULL);
-}
-
-static int reading_entities(struct scene *s, const struct sm_telegram *t, const struct sm_reading *r)
-{
-	const struct sm_obis_info *info = sm_obis_lookup(r->obis);
-	char key[SM_OBIS_KEY_STRLEN], slug[SM_OBIS_STRLEN];
+	const struct sm_reading *r = it->r;
+	const struct sm_obis_info *info = it->info;
+	const char *key = it->key;
+	char slug[SM_OBIS_STRLEN];
 	int dev = 0;
 
-	if (!r->has_obis || r->value.type == SM_VALUE_ROWS || r->value.type == SM_VALUE_NONE)
-		return 0; /* profiles stay on .../obis; an empty value gets its entity when it has one */
-	if (!sm_obis_state_key(r->obis, key, sizeof(key)) || !sm_obis_slug(r->obis, slug, sizeof(slug)))
+	if (!r || !r->has_obis || r->value.type == SM_VALUE_ROWS || r->value.type == SM_VALUE_NONE)
+		return 0; /* derived keys, profiles (on .../obis); an empty value gets its entity when it has one */
+	if (!sm_obis_slug(r->obis, slug, sizeof(slug)))
 		return 0;
 	if (key_taken(s, key))
 		return 0; /* 1-0: and 1-1: of one register in one telegram: one entity */
@@ -319,7 +315,7 @@ static int reading_entities(struct scene *s, const struct sm_telegram *t, const 
 	copy_text(e->key, sizeof(e->key), key);
 	copy_text(e->object_id, sizeof(e->object_id), slug);
 	sm_obis_name(r->obis, e->name, sizeof(e->name));
-	published_unit(info, r, e->unit, sizeof(e->unit));
+	copy_text(e->unit, sizeof(e->unit), it->unit);
 	if (info) {
 		e->component = info->component == SM_HA_BINARY_SENSOR ? "binary_sensor" : "sensor";
 		e->device_class = info->device_class;
@@ -359,7 +355,7 @@ static int reading_entities(struct scene *s, const struct sm_telegram *t, const 
 		if (!ts)
 			return -1;
 		ts->dev = dev;
-		snprintf(ts->key, sizeof(ts->key), "%s_timestamp", key);
+		snprintf(ts->key, sizeof(ts->key), "%.53s_timestamp", key); /* registry keys are shorter */
 		snprintf(ts->object_id, sizeof(ts->object_id), "%s_time", slug);
 		if (dev)
 			copy_text(ts->name, sizeof(ts->name), "Capture time");
@@ -574,7 +570,7 @@ static bool channel_has_reading(const struct sm_telegram *t, uint8_t ch)
 }
 
 static int scene_fill(struct scene *s, const struct discovery_options *o, const char *meter_id,
-                      const struct identity *id, const struct sm_telegram *t)
+                      const struct identity *id, const struct sm_telegram *t, const struct state_list *l)
 {
 	memset(s, 0, sizeof(*s));
 	s->o = o;
@@ -585,8 +581,8 @@ static int scene_fill(struct scene *s, const struct discovery_options *o, const 
 	snprintf(s->avail_topic, sizeof(s->avail_topic), "%s/%s/availability", o->topic_prefix, meter_id);
 	snprintf(s->state_topic, sizeof(s->state_topic), "%s/%s/state", o->topic_prefix, meter_id);
 	main_device(s, id);
-	for (size_t i = 0; i < t->nreadings; i++)
-		if (reading_entities(s, t, &t->readings[i]) < 0)
+	for (size_t i = 0; i < l->n; i++)
+		if (reading_entities(s, t, &l->v[i]) < 0)
 			return -1;
 	if (o->health && health_entities(s) < 0)
 		return -1;
@@ -594,13 +590,18 @@ static int scene_fill(struct scene *s, const struct discovery_options *o, const 
 }
 
 int discovery_build_meter(const struct discovery_options *o, const char *meter_id, const struct identity *id,
-                          const struct sm_telegram *t, struct discovery_batch *out)
+                          const struct sm_telegram *t, const struct state_list *l, struct discovery_batch *out)
 {
-	struct scene s;
+	struct state_list own = { 0 };
+	struct scene s = { 0 };
 	int rc = -1;
-	if (scene_fill(&s, o, meter_id, id, t) == 0)
+	if (!l && state_list_build(&own, t, NULL) < 0)
+		goto out;
+	if (scene_fill(&s, o, meter_id, id, t, l ? l : &own) == 0)
 		rc = o->device_discovery ? emit_devices(&s, out) : emit_entities(&s, out);
+out:
 	free(s.ent);
+	state_list_free(&own);
 	return rc;
 }
 
@@ -609,7 +610,7 @@ int discovery_build(const struct discovery_options *o, const char *meter_id, con
 {
 	struct identity id;
 	identity_from_telegram(t, &id);
-	return discovery_build_meter(o, meter_id, &id, t, out);
+	return discovery_build_meter(o, meter_id, &id, t, NULL, out);
 }
 
 void discovery_batch_free(struct discovery_batch *b)
@@ -927,11 +928,12 @@ static int add_key(struct discovery *d, const char *key)
 }
 
 int discovery_update(struct discovery *d, const char *meter_id, const struct identity *id,
-                     const struct sm_telegram *t, struct discovery_batch *out)
+                     const struct sm_telegram *t, const struct state_list *l, struct discovery_batch *out)
 {
 	struct identity derived;
 	struct discovery_batch fresh = { 0 };
-	struct scene s;
+	struct state_list own = { 0 };
+	struct scene s = { 0 };
 	int rc = -1;
 
 	if (!id) {
@@ -944,7 +946,12 @@ int discovery_update(struct discovery *d, const char *meter_id, const struct ide
 	for (size_t i = 0; i < d->nfp; i++)
 		if (d->fingerprints[i] == fp)
 			return 0;
-	if (scene_fill(&s, &d->o, meter_id, id, t) < 0 ||
+	if (!l) {
+		if (state_list_build(&own, t, NULL) < 0)
+			goto out;
+		l = &own;
+	}
+	if (scene_fill(&s, &d->o, meter_id, id, t, l) < 0 ||
 	    (d->o.device_discovery ? emit_devices(&s, &fresh) : emit_entities(&s, &fresh)) < 0)
 		goto out;
 	for (size_t i = 0; i < s.nent; i++)
@@ -987,6 +994,7 @@ int discovery_update(struct discovery *d, const char *meter_id, const struct ide
 	rc = 0;
 out:
 	free(s.ent);
+	state_list_free(&own);
 	discovery_batch_free(&fresh);
 	return rc;
 }

@@ -21,6 +21,9 @@
  * by another client with the same client id (MQTT 3.1.1 §3.1.4: the broker disconnects the older one). */
 #define MQTT_CLASH_MS 3000u
 #define MQTT_CLASH_COUNT 2u
+/* An address that neither accepts nor refuses (a firewall dropping packets) is given up after this long,
+ * and the next address tried, instead of waiting for the kernel's two-minute SYN timeout. */
+#define MQTT_ATTEMPT_TIMEOUT_MS 10000u
 
 struct mqtt {
 	struct loop *loop;
@@ -30,6 +33,7 @@ struct mqtt {
 	struct loop_timer *reconnect_timer;
 	struct loop_timer *misc_timer;
 	struct loop_timer *shutdown_timer;
+	struct loop_timer *attempt_timer;
 	struct backoff backoff;
 	bool first_attempt_done;
 	bool connected;
@@ -84,6 +88,7 @@ static void finish_shutdown(struct mqtt *m)
 static void on_lost(struct mqtt *m, int rc)
 {
 	bool was_connected = m->connected;
+	loop_timer_disarm(m->attempt_timer);
 	if (m->connect_errno) {
 		rc = MOSQ_ERR_ERRNO;
 		errno = m->connect_errno;
@@ -151,6 +156,7 @@ static void cb_connect(struct mosquitto *mosq, void *obj, int rc)
 	}
 	m->connected = true;
 	m->connecting = false;
+	loop_timer_disarm(m->attempt_timer);
 	m->last_connack = 0;
 	m->connected_ms = loop_now_ms();
 	backoff_reset(&m->backoff);
@@ -308,6 +314,18 @@ static void attempt(struct mqtt *m)
 	m->connecting = true;
 	drop_watch(m);
 	update_events(m);
+	loop_timer_arm(m->attempt_timer, MQTT_ATTEMPT_TIMEOUT_MS, 0);
+}
+
+/* No CONNACK in time: this address is treated as refusing (the next connect closes its socket). */
+static void attempt_timeout(void *ctx)
+{
+	struct mqtt *m = ctx;
+	if (m->connected || m->shutting_down)
+		return;
+	drop_watch(m);
+	m->connect_errno = ETIMEDOUT;
+	on_lost(m, MOSQ_ERR_ERRNO);
 }
 
 static void resolved(void *ctx, const struct resolve_result *r)
@@ -387,7 +405,9 @@ struct mqtt *mqtt_new(struct loop *loop, const struct config *cfg, const char *c
 	m->reconnect_timer = loop_timer_new(loop, try_connect, m);
 	m->misc_timer = loop_timer_new(loop, misc_tick, m);
 	m->shutdown_timer = loop_timer_new(loop, shutdown_timeout, m);
-	if (!m->host || !m->client_id || !m->instance || !m->mosq || !m->reconnect_timer || !m->misc_timer || !m->shutdown_timer) {
+	m->attempt_timer = loop_timer_new(loop, attempt_timeout, m);
+	if (!m->host || !m->client_id || !m->instance || !m->mosq || !m->reconnect_timer || !m->misc_timer || !m->shutdown_timer ||
+	    !m->attempt_timer) {
 		log_err("mqtt: cannot set up the client: %s", strerror(errno ? errno : ENOMEM));
 		mqtt_free(m);
 		return NULL;
@@ -424,6 +444,7 @@ void mqtt_free(struct mqtt *m)
 	loop_timer_free(m->reconnect_timer);
 	loop_timer_free(m->misc_timer);
 	loop_timer_free(m->shutdown_timer);
+	loop_timer_free(m->attempt_timer);
 	if (m->mosq) {
 		/* Destroying closes the socket without DISCONNECT: the broker then sends our will. */
 		mosquitto_disconnect_callback_set(m->mosq, NULL);

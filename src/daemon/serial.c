@@ -93,6 +93,7 @@ struct source {
 	struct loop_timer *idle_timer;
 	struct loop_timer *dwell_timer;
 
+	bool writable;           /* a polled meter ([meter] protocol = c1218): opened read-write */
 	struct line_stats stats;       /* current candidate / since the last decoded frame */
 	struct line_stats cycle_stats; /* whole detection cycle */
 	uint64_t last_frame_ms;
@@ -227,7 +228,7 @@ static int open_tty(struct source *s, char *why, size_t whysz, char *desc, size_
 
 	s->kind = is_pty(path) ? KIND_PTY : KIND_TTY_SP;
 	if (s->kind == KIND_TTY_SP && sp_get_port_by_name(path, &s->port) == SP_OK) {
-		if (sp_open(s->port, SP_MODE_READ) == SP_OK && sp_get_port_handle(s->port, &s->fd) == SP_OK) {
+		if (sp_open(s->port, s->writable ? SP_MODE_READ_WRITE : SP_MODE_READ) == SP_OK && sp_get_port_handle(s->port, &s->fd) == SP_OK) {
 			const struct line_setting *ls = &s->cand[s->cur];
 			struct sp_port_config *pc = NULL;
 			parity_of(ls->fmt, &bits, &par, &stop, &cflag);
@@ -237,6 +238,10 @@ static int open_tty(struct source *s, char *why, size_t whysz, char *desc, size_
 				sp_set_config_parity(pc, par);
 				sp_set_config_stopbits(pc, stop);
 				sp_set_config_flowcontrol(pc, SP_FLOWCONTROL_NONE);
+				if (s->writable) { /* IR probes: RTS on, DTR off (what termineter sets) */
+					sp_set_config_rts(pc, SP_RTS_ON);
+					sp_set_config_dtr(pc, SP_DTR_OFF);
+				}
 				if (sp_set_config(s->port, pc) != SP_OK)
 					log_warning("serial: %s: cannot set %s: %s", s->device, setting_text(ls, st, sizeof(st)),
 					            sp_last_error_message());
@@ -263,7 +268,7 @@ static int open_tty(struct source *s, char *why, size_t whysz, char *desc, size_
 	/* libserialport 0.1.1 refuses ptys and ports it cannot find in sysfs: plain open() + termios. */
 	if (s->kind != KIND_PTY)
 		s->kind = KIND_TTY_TERMIOS;
-	s->fd = open(path, O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+	s->fd = open(path, (s->writable ? O_RDWR : O_RDONLY) | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
 	if (s->fd < 0) {
 		snprintf(why, whysz, "%s", strerror(errno));
 		return -1;
@@ -525,6 +530,8 @@ static void add_stats(struct line_stats *a, const struct line_stats *b)
 
 static void say_diagnosis(struct source *s, const struct line_stats *st, bool tried_all)
 {
+	if (s->writable)
+		return; /* a polled meter answers only when asked: its poller explains silence (c1218_source.c) */
 	const char *d = serial_diagnose(st, s->cand[s->cur].fmt, tried_all);
 	uint64_t now = loop_now_ms();
 	if (d == s->last_diag && now - s->last_diag_ms < SERIAL_DIAG_REPEAT_MS)
@@ -615,6 +622,24 @@ void source_frame_ok(struct source *s, bool seven_bit)
 	s->last_diag = NULL;
 }
 
+int source_write(struct source *s, const uint8_t *buf, size_t len)
+{
+	if (!s->up || s->fd < 0 || s->tcp_connecting || !s->writable) {
+		errno = ENOTCONN;
+		return -1;
+	}
+	while (len) {
+		ssize_t n = write(s->fd, buf, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1; /* EAGAIN included: the poller's resend timer recovers */
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
 void source_frame_bad(struct source *s)
 {
 	s->stats.frames_bad++;
@@ -677,7 +702,11 @@ struct source *source_new(struct loop *loop, const struct config *cfg, const str
 		source_free(s);
 		return NULL;
 	}
-	build_candidates(s, cfg->baudrate, cfg->format);
+	s->writable = cfg->meter_protocol == METER_PROTOCOL_C1218;
+	if (s->writable) /* optical ports run at 9600 8N1 until Negotiate says otherwise, and we ask for 9600 */
+		build_candidates(s, cfg->baudrate ? cfg->baudrate : 9600, cfg->format != FORMAT_AUTO ? cfg->format : FORMAT_8N1);
+	else
+		build_candidates(s, cfg->baudrate, cfg->format);
 	if (!strncmp(cfg->device, "tcp://", 6)) {
 		s->kind = KIND_TCP;
 		if (parse_tcp(s, cfg->device) < 0) {

@@ -165,6 +165,7 @@ int state_list_set(struct state_list *l, const char *key, const struct state_val
 	it->v = *v;
 	it->unit = unit;
 	it->info = NULL;
+	it->r = NULL;
 	return 0;
 }
 
@@ -201,6 +202,7 @@ int state_list_build(struct state_list *l, const struct sm_telegram *t, const st
 		if (!it)
 			return -1;
 		it->info = info;
+		it->r = r;
 		it->unit = state_published_unit(info, r);
 		it->v.type = STATE_NULL;
 		sm_obis_state_value(info, &r->value, &sv);
@@ -348,6 +350,7 @@ int state_cache_update(struct state_cache *c, const struct state_list *l, uint64
 			k->period_ms = now_ms - k->last_ms;
 		k->last_ms = now_ms ? now_ms : 1;
 		k->item = l->v[i];
+		k->item.r = NULL; /* the telegram is gone after this call */
 	}
 	return rc;
 }

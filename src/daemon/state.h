@@ -1,8 +1,9 @@
 /* state.h — the `<prefix>/<meter_id>/state` object: one flat JSON object with the stable, friendly
  * snake_case keys of the OBIS registry (sm_obis_state_key: "energy_import_t1", "power_import",
  * "voltage_l1"; unknown codes as "obis_1_0_99_1_0") and values converted to the registry's units
- * (sm_obis_state_value: kWh, W, V, A, m³ ...), then CT/VT multipliers applied. Using the registry's two
- * functions keeps this object and Home Assistant discovery's value_templates in step.
+ * (sm_obis_state_value: kWh, W, V, A, m³ ...), then CT/VT multipliers applied. Each telegram becomes
+ * one list of (key, value, unit) items that the state object, the energy guard and Home Assistant
+ * discovery all read, so a value_template, its unit and the value cannot disagree.
  * Must not invent names or units of its own. */
 #ifndef SMARTMETERD_STATE_H
 #define SMARTMETERD_STATE_H
@@ -65,6 +66,8 @@ struct state_item {
 	struct state_value v;
 	const char *unit;                 /* as published (static storage), NULL = none */
 	const struct sm_obis_info *info;  /* registry entry, NULL for unknown codes and derived keys */
+	const struct sm_reading *r;       /* the reading (discovery reads its code and type); NULL for derived
+	                                   * keys; valid only while the telegram is (the cache clears it) */
 };
 
 struct state_list {

@@ -169,6 +169,7 @@ void sm_emit_telegram(struct sm_decoder *dec, const struct sm_origin *org, const
 	case SM_PROTOCOL_DSMR: dec->stats.dsmr++; break;
 	case SM_PROTOCOL_DLMS: dec->stats.dlms++; break;
 	case SM_PROTOCOL_SML: dec->stats.sml++; break;
+	case SM_PROTOCOL_C1218: break; /* polled meters never pass through the stream */
 	}
 	if (dec->on_telegram)
 		dec->on_telegram(dec->ctx, t);

@@ -49,8 +49,8 @@ def main():
             (f"[meter]\nkey_file = {missing}\n", f"key_file '{missing}': cannot read"),
             (f"[meter]\nauth_key_file = {missing}\n", f"auth_key_file '{missing}': cannot read"),
             (f"[mqtt]\nusername = u\npassword_file = {missing}\n", f"password_file '{missing}': cannot read"),
-            ("", "sets no option at all (empty file?)"),
-            ("# only a comment\n\n", "sets no option at all (empty file?)"),
+            ("", "has no section at all (empty file?)"),
+            ("# only a comment\n\n", "has no section at all (empty file?)"),
         ]
         if not as_root:
             bad.append((f"[mqtt]\ntls_ca_file = {unreadable}\n", f"tls_ca_file '{unreadable}': cannot read: Permission denied"))
@@ -73,7 +73,7 @@ def main():
         with open(d.conf, "w") as f:
             f.write("")
         d.send(signal.SIGHUP)
-        d.wait_log("sets no option at all (empty file?); keeping the running configuration")
+        d.wait_log("has no section at all (empty file?); keeping the running configuration")
         with open(d.conf, "w") as f:
             f.write(good.replace("[mqtt]\n", f"[mqtt]\ntls_ca_file = {missing}\n"))
         d.send(signal.SIGHUP)

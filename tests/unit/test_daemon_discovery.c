@@ -507,16 +507,16 @@ static void announcer_republishes_only_what_changed(void **state)
 	dsmr5(&b);
 	assert_int_equal(discovery_build(&opts, "E0012345678", &b.t, &built), 0);
 
-	assert_int_equal(discovery_update(d, "E0012345678", NULL, &b.t, &out), 0);
+	assert_int_equal(discovery_update(d, "E0012345678", NULL, &b.t, NULL, &out), 0);
 	assert_int_equal(out.n, built.n);
 	discovery_batch_free(&out);
 	/* the same layout again: nothing */
 	num(&b, "1-0:1.8.1", 1581124, -3, "kWh"); /* a duplicate key later in the telegram changes nothing */
-	assert_int_equal(discovery_update(d, "E0012345678", NULL, &b.t, &out), 0);
+	assert_int_equal(discovery_update(d, "E0012345678", NULL, &b.t, NULL, &out), 0);
 	assert_int_equal(out.n, 0);
 	/* a new OBIS code: only its config */
 	num(&b, "1-0:52.7.0", 2301, -1, "V");
-	assert_int_equal(discovery_update(d, "E0012345678", NULL, &b.t, &out), 0);
+	assert_int_equal(discovery_update(d, "E0012345678", NULL, &b.t, NULL, &out), 0);
 	assert_int_equal(out.n, 1);
 	assert_string_equal(out.msgs[0].topic, "homeassistant/sensor/E0012345678/1_0_52_7_0/config");
 	discovery_batch_free(&out);
@@ -547,7 +547,7 @@ static void announcer_republishes_only_what_changed(void **state)
 	o.expire_after = 900;
 	assert_int_equal(discovery_reconfigure(d, &o, &out), 0);
 	assert_int_equal(out.n, 0);
-	assert_int_equal(discovery_update(d, "E0012345678", NULL, &b.t, &out), 0);
+	assert_int_equal(discovery_update(d, "E0012345678", NULL, &b.t, NULL, &out), 0);
 	assert_int_equal(out.n, built.n + 1);
 	assert_true(strncmp(out.msgs[0].topic, "ha/", 3) == 0);
 	assert_string_equal(discovery_ha_status_topic(d), "ha/status");
@@ -627,7 +627,7 @@ static void cleanup_removes_only_stale_configs_of_this_instance(void **state)
 	assert_int_equal(discovery_collected(d), 2);
 
 	/* after stale_after: what the daemon produced again stays, the rest goes, the list is done */
-	assert_int_equal(discovery_update(d, "E0012345678", NULL, &b.t, &out), 0);
+	assert_int_equal(discovery_update(d, "E0012345678", NULL, &b.t, NULL, &out), 0);
 	discovery_batch_free(&out);
 	assert_int_equal(discovery_sweep(d, true, &out), 0);
 	assert_int_equal(out.n, 1);
@@ -646,13 +646,13 @@ static void cleanup_removes_only_stale_configs_of_this_instance(void **state)
 	assert_int_equal(out.n, 1);
 	assert_true(removes(&out, imp));
 	discovery_batch_free(&out);
-	assert_int_equal(discovery_update(d, "E0012345678", NULL, &b.t, &out), 0);
+	assert_int_equal(discovery_update(d, "E0012345678", NULL, &b.t, NULL, &out), 0);
 	assert_int_equal(out.n, 0);
 	discovery_free(d);
 
 	/* turning discovery off at run time removes what was published */
 	d = discovery_new(&opts);
-	assert_int_equal(discovery_update(d, "E0012345678", NULL, &b.t, &out), 0);
+	assert_int_equal(discovery_update(d, "E0012345678", NULL, &b.t, NULL, &out), 0);
 	size_t n = out.n;
 	discovery_batch_free(&out);
 	assert_int_equal(discovery_reconfigure(d, &off, &out), 0);

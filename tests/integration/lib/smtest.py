@@ -332,9 +332,7 @@ def nss_wrapper_env(tmp, hosts):
             f.write(text)
     asan = os.environ.get("ASAN_OPTIONS", "detect_leaks=1")
     return {"LD_PRELOAD": lib, "NSS_WRAPPER_HOSTS": paths["hosts"], "NSS_WRAPPER_PASSWD": paths["passwd"],
-            "NSS_WRAPPER_GROUP": paths["group"],
-            # nss_wrapper dlopens libc with RTLD_DEEPBIND, which the ASan runtime refuses (google/sanitizers#611)
-            "NSS_WRAPPER_DISABLE_DEEPBIND": "1",
+            "NSS_WRAPPER_GROUP": paths["group"], "NSS_WRAPPER_DISABLE_DEEPBIND": "1",  # ASan refuses RTLD_DEEPBIND
             # under ASan the preloaded library comes before the ASan runtime: allowed, it only resolves names
             "ASAN_OPTIONS": asan + ":verify_asan_link_order=0"}
 
