@@ -20,6 +20,7 @@
 /* The test-side builders, compiled in (the bench links the library, not the test helpers library). */
 #include "helpers/dlmsbuild.c"
 #include "helpers/gcmbuild.c"
+#include "helpers/smlbuild.c"
 #include "helpers/streambuild.c"
 
 static size_t telegrams;
@@ -172,7 +173,8 @@ int main(int argc, char **argv)
 			enum sb_kind kk = (enum sb_kind)k;
 			report_stream(sb_kind_name(kk), &kk, 1, chunk);
 		}
-		static const enum sb_kind all[] = {SB_DSMR, SB_DSMR_GCM, SB_HDLC, SB_HDLC_GCM, SB_MBUS, SB_APDU, SB_APDU_GCM};
+		static const enum sb_kind all[] = {SB_DSMR, SB_DSMR_GCM, SB_HDLC, SB_HDLC_GCM, SB_MBUS, SB_APDU, SB_APDU_GCM,
+	                                    SB_SML};
 		report_stream("mixed", all, SB_KINDS, chunk);
 	}
 	report_noise("random bytes", random_bytes(4u << 20, 1), 4u << 20);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "app.h"
+#include "c1218_source.h"
 #include "capture.h"
 #include "config.h"
 #include "log.h"
@@ -34,9 +35,11 @@ struct app {
 	struct loop *loop;
 	struct config cfg;
 	const char *config_path;
+	const char *instance; /* --instance, applied on every load */
 	bool verbose;
 	struct sm_decoder *dec;
 	struct source *src;
+	struct c1218_poller *poller; /* [meter] protocol = c1218 instead of src */
 	struct mqtt *mqtt;
 	struct publisher *pub;
 	struct capture *cap;
@@ -62,8 +65,12 @@ static void on_telegram(void *ctx, const struct sm_telegram *t)
 		publisher_line_settings(app->pub, source_settings(app->src, line, sizeof(line)));
 	}
 	if (log_enabled(LOG_LVL_DEBUG))
-		log_debug("telegram: %s%s, %zu bytes at offset %llu, %zu values, meter id %s%s", t->protocol == SM_PROTOCOL_DSMR ? "DSMR" : "DLMS",
-		          t->framing == SM_FRAMING_DSMR ? "" : t->framing == SM_FRAMING_HDLC ? " in HDLC" :
+		log_debug("telegram: %s%s, %zu bytes at offset %llu, %zu values, meter id %s%s",
+		          t->protocol == SM_PROTOCOL_DSMR    ? "DSMR"
+		          : t->protocol == SM_PROTOCOL_SML   ? "SML"
+		          : t->protocol == SM_PROTOCOL_C1218 ? "C12.18"
+		                                             : "DLMS",
+		          t->framing == SM_FRAMING_DSMR || t->framing == SM_FRAMING_SML || t->framing == SM_FRAMING_C1218 ? "" : t->framing == SM_FRAMING_HDLC ? " in HDLC" :
 		          t->framing == SM_FRAMING_MBUS ? " in M-Bus" : " (bare APDU)", t->length, (unsigned long long)t->offset, t->nreadings,
 		          t->meter_id ? t->meter_id : "(none)", t->encrypted ? ", decrypted" : "");
 	publisher_decoder_stats(app->pub, &st);
@@ -274,6 +281,10 @@ static struct mqtt *new_mqtt(struct app *app, const struct config *cfg)
 static int start_source(struct app *app)
 {
 	static const struct source_callbacks cb = { src_data, src_idle, src_up, src_down };
+	if (app->cfg.meter_protocol == METER_PROTOCOL_C1218) {
+		app->poller = c1218_poller_new(app->loop, &app->cfg, app->pub);
+		return app->poller ? 0 : -1;
+	}
 	app->src = source_new(app->loop, &app->cfg, &cb, app);
 	return app->src ? 0 : -1;
 }
@@ -313,6 +324,7 @@ static void open_capture(struct app *app)
 
 static void apply_log_level(struct app *app)
 {
+	log_set_target(app->cfg.log_target);
 	log_set_level(app->verbose ? LOG_LVL_DEBUG : app->cfg.log_level);
 }
 
@@ -342,6 +354,8 @@ static void begin_shutdown(struct app *app, int signo)
 	notify_send("STOPPING=1");
 	source_free(app->src);
 	app->src = NULL;
+	c1218_poller_free(app->poller);
+	app->poller = NULL;
 	publisher_shutdown(app->pub);
 	if (!app->mqtt) {
 		loop_quit(app->loop, 0); /* no client (it could not be set up): nothing to wait for */
@@ -362,7 +376,7 @@ static void reload(struct app *app)
 	struct config_diag diag;
 	struct mqtt *nm = NULL;
 
-	if (app_load_config(&nc, app->config_path, &diag) < 0) {
+	if (app_load_config(&nc, app->config_path, app->instance, &diag) < 0) {
 		log_err("reload: %s; keeping the running configuration", diag.error);
 		config_free(&nc);
 		return;
@@ -395,6 +409,8 @@ static void reload(struct app *app)
 	if (serial) {
 		source_free(app->src);
 		app->src = NULL;
+		c1218_poller_free(app->poller);
+		app->poller = NULL;
 		publisher_source_down(app->pub);
 		start_source(app);
 	}
@@ -416,7 +432,7 @@ static void on_signal(void *ctx, int signo)
 	begin_shutdown(app, signo);
 }
 
-int app_load_config(struct config *cfg, const char *path, struct config_diag *diag)
+int app_load_config(struct config *cfg, const char *path, const char *instance, struct config_diag *diag)
 {
 	if (config_init(cfg) < 0) {
 		snprintf(diag->error, sizeof(diag->error), "out of memory");
@@ -425,14 +441,16 @@ int app_load_config(struct config *cfg, const char *path, struct config_diag *di
 	}
 	if (config_load(cfg, path, diag) < 0)
 		return -1;
+	if (instance && config_set_instance(cfg, instance, diag) < 0)
+		return -1;
 	return config_check_runtime(cfg, diag);
 }
 
-int app_check_config(const char *path, FILE *out, FILE *err)
+int app_check_config(const char *path, const char *instance, FILE *out, FILE *err)
 {
 	struct config cfg;
 	struct config_diag diag;
-	int rc = app_load_config(&cfg, path, &diag);
+	int rc = app_load_config(&cfg, path, instance, &diag);
 
 	if (rc < 0) {
 		fprintf(err, "smartmeterd: %s\n", diag.error);
@@ -450,14 +468,15 @@ int app_run(const struct app_options *o)
 	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP };
 	static const struct publish_sink sink_proto = { sink_connected, sink_publish, sink_subscribe, sink_unsubscribe,
 		                                        NULL };
-	struct app app = { .config_path = o->config_path ? o->config_path : CONFIG_DEFAULT_PATH, .verbose = o->verbose };
+	struct app app = { .config_path = o->config_path ? o->config_path : CONFIG_DEFAULT_PATH, .verbose = o->verbose,
+		           .instance = o->instance };
 	struct config_diag diag;
 	struct publish_sink sink = sink_proto;
 	int rc = 1;
 
 	app.frame_errors = (struct ratelimit)RATELIMIT_INIT(FRAME_ERROR_WINDOW_MS, FRAME_ERROR_BURST);
 	app.frame_warnings = (struct ratelimit)RATELIMIT_INIT(FRAME_ERROR_WINDOW_MS, FRAME_ERROR_BURST);
-	if (app_load_config(&app.cfg, app.config_path, &diag) < 0) {
+	if (app_load_config(&app.cfg, app.config_path, app.instance, &diag) < 0) {
 		fprintf(stderr, "smartmeterd: %s\n", diag.error);
 		config_free(&app.cfg);
 		return 1;
@@ -489,6 +508,7 @@ int app_run(const struct app_options *o)
 out:
 	notify_watchdog_stop();
 	source_free(app.src);
+	c1218_poller_free(app.poller);
 	mqtt_free(app.mqtt);
 	publisher_free(app.pub);
 	capture_close(app.cap);

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "smartmeter/c1218.h"
 #include "smartmeter/decoder.h"
 
 /* A config file is a few KiB; anything bigger is a mistake (a binary, a log) we should not parse. */
@@ -33,7 +34,9 @@ enum opt_type {
 	OPT_FORMAT,   /* auto | 8N1 | 7E1 | 8E1 | 8N2 | 7N1 */
 	OPT_KEY,      /* 32 hex digits; secret */
 	OPT_LEVEL,    /* log level name */
+	OPT_TARGET,   /* stderr | syslog */
 	OPT_PROTOCOL, /* 3.1.1 | 5 */
+	OPT_CHOICE,   /* one of choices[], stored as its index (unsigned) */
 };
 
 enum {
@@ -54,7 +57,12 @@ struct option_def {
 	size_t offset;       /* field in struct config */
 	size_t flag_offset;  /* OPT_KEY: the has_ bool */
 	const char *hint;    /* shown after a bad value */
+	const char *const *choices; /* OPT_CHOICE: NULL-terminated */
 };
+
+static const char *const meter_protocols[] = { "auto", "c1218", NULL };
+static const char *const password_formats[] = { "hex", "ascii", NULL };
+static const char *const password_pads[] = { "nul", "space", NULL };
 
 #define F(field) offsetof(struct config, field)
 
@@ -84,6 +92,18 @@ static const struct option_def options[] = {
 	{ "meter", "crc_check", OPT_BOOL, 0, 0, 0, "true", F(crc_check), 0, NULL },
 	{ "meter", "offline_after", OPT_UINT, 0, 0, 86400, "0", F(offline_after), 0,
 	  "seconds without a telegram before the meter is marked offline; 0 = automatic" },
+	{ "meter", "protocol", OPT_CHOICE, 0, 0, 0, "auto", F(meter_protocol), 0,
+	  "auto (push meters: DSMR, DLMS) or c1218 (poll an ANSI C12.18 optical port)", meter_protocols },
+	{ "meter", "password", OPT_STRING, OPTF_SECRET, 0, 0, NULL, F(c1218_password), 0,
+	  "the optical-port password (the key the grid operator sends)" },
+	{ "meter", "password_file", OPT_STRING, 0, 0, 0, NULL, F(c1218_password_file), 0, "a file holding the password" },
+	{ "meter", "password_format", OPT_CHOICE, 0, 0, 0, "hex", F(c1218_password_format), 0,
+	  "hex (the key as hex digits, decoded) or ascii (the characters as given)", password_formats },
+	{ "meter", "password_pad", OPT_CHOICE, 0, 0, 0, "nul", F(c1218_password_pad), 0,
+	  "nul or space (fills the password to 20 bytes)", password_pads },
+	{ "meter", "user_id", OPT_UINT, 0, 0, 65535, "0", F(c1218_user_id), 0, "0..65535" },
+	{ "meter", "user", OPT_STRING, 0, 0, 0, NULL, F(c1218_user), 0, NULL },
+	{ "meter", "poll_interval", OPT_UINT, 0, 1, 86400, "10", F(poll_interval), 0, "seconds between readings, at least 1" },
 
 	{ "mqtt", "host", OPT_STRING, OPTF_REQUIRED, 0, 0, "localhost", F(host), 0, "the broker's host name or address" },
 	{ "mqtt", "port", OPT_UINT, 0, 0, 65535, "0", F(port), 0, "0 means 1883 (8883 with TLS)" },
@@ -126,6 +146,7 @@ static const struct option_def options[] = {
 	  "a directory the daemon may write (systemd StateDirectory=)" },
 
 	{ "log", "level", OPT_LEVEL, 0, 0, 0, "info", F(log_level), 0, "use error, warning, notice, info or debug" },
+	{ "log", "target", OPT_TARGET, 0, 0, 0, "stderr", F(log_target), 0, "use stderr or syslog" },
 	{ "log", "capture_file", OPT_STRING, 0, 0, 0, NULL, F(capture_file), 0, NULL },
 	{ "log", "capture_max_bytes", OPT_SIZE, 0, 4096, 1073741824.0, "1M", F(capture_max_bytes), 0,
 	  "bytes, with optional k, M or G suffix (4k .. 1G)" },
@@ -392,6 +413,12 @@ static bool set_value(struct config *cfg, const struct option_def *o, const char
 			return false;
 		}
 		return true;
+	case OPT_TARGET:
+		if (!log_target_parse(v, p)) {
+			snprintf(err, errsz, "%s = '%s' is not a log target", o->key, v);
+			return false;
+		}
+		return true;
 	case OPT_PROTOCOL:
 		if (!strcmp(v, "3.1.1") || !strcasecmp(v, "mqttv311") || !strcmp(v, "4")) {
 			*(unsigned *)p = 4;
@@ -402,6 +429,14 @@ static bool set_value(struct config *cfg, const struct option_def *o, const char
 			return true;
 		}
 		snprintf(err, errsz, "%s = '%s' is not an MQTT version", o->key, v);
+		return false;
+	case OPT_CHOICE:
+		for (unsigned i = 0; o->choices[i]; i++)
+			if (!strcasecmp(v, o->choices[i])) {
+				*(unsigned *)p = i;
+				return true;
+			}
+		snprintf(err, errsz, "%s = '%s' is not allowed", o->key, v);
 		return false;
 	}
 	return false;
@@ -534,6 +569,59 @@ static size_t option_index(const char *section, const char *key)
 	return (size_t)(find_option(section, key) - options);
 }
 
+/* [meter] password / password_file -> the 20 bytes the C12.18 Security service sends. */
+static int finish_c1218(struct config *cfg, const char *name, const unsigned *lines, struct config_diag *diag)
+{
+	char buf[SECRET_FILE_MAX_BYTES];
+	const char *text = cfg->c1218_password;
+	size_t pi = option_index("meter", cfg->c1218_password_file ? "password_file" : "password");
+	size_t given = 0;
+
+	cfg->has_c1218_password = false;
+	if (cfg->c1218_user && strlen(cfg->c1218_user) > SM_C1218_USER_LEN) {
+		diag_error(diag, name, lines[option_index("meter", "user")], "user must be at most %u characters",
+		           SM_C1218_USER_LEN);
+		return -1;
+	}
+	if (cfg->c1218_password_file) {
+		if (cfg->c1218_password) {
+			diag_error(diag, name, lines[pi], "set either password or password_file in [meter], not both");
+			return -1;
+		}
+		bool world = false;
+		int e = read_secret_file(cfg->c1218_password_file, buf, sizeof(buf), &world);
+		if (e) {
+			diag_error(diag, name, lines[pi], "password_file '%s': cannot read: %s", cfg->c1218_password_file,
+			           strerror(e));
+			return -1;
+		}
+		if (world)
+			diag_warn(diag, "password_file '%s' is readable by other users: chmod 600 it", cfg->c1218_password_file);
+		text = buf;
+	}
+	if (text) {
+		enum sm_err err = sm_c1218_password(text, (enum sm_c1218_pw_format)cfg->c1218_password_format,
+		                                    (enum sm_c1218_pw_pad)cfg->c1218_password_pad, cfg->c1218_pw, &given);
+		size_t n = strlen(text);
+		if (text == buf)
+			wipe(buf, sizeof(buf));
+		if (err != SM_OK) {
+			/* Say what is wrong without repeating any part of the secret. */
+			if (cfg->c1218_password_format == SM_C1218_PW_HEX)
+				diag_error(diag, name, lines[pi],
+				           "the [meter] password must be an even number of hex digits, at most 40 (got %zu characters)"
+				           " (hint: password_format = ascii takes the characters as given)",
+				           n);
+			else
+				diag_error(diag, name, lines[pi], "the [meter] password must be 1 to 20 characters (got %zu)", n);
+			return -1;
+		}
+		cfg->has_c1218_password = true;
+		cfg->c1218_pw_given = (unsigned)given;
+	}
+	return 0;
+}
+
 /* Cross-key rules and the secret files, once every line has been read. */
 /* "host:port" or "[v6]:port" with a port of digits (what serial.c's tcp:// relay needs). */
 static bool tcp_spec_ok(const char *hp)
@@ -596,6 +684,8 @@ static int finish(struct config *cfg, const char *name, const unsigned *lines, s
 			          path);
 	}
 
+	if (finish_c1218(cfg, name, lines, diag) < 0)
+		return -1;
 	if (cfg->password_file) {
 		size_t fi = option_index("mqtt", "password_file");
 		if (cfg->password) {
@@ -749,6 +839,24 @@ int config_parse_buffer(struct config *cfg, const char *name, const char *buf, s
 	return finish(cfg, name, lines, diag);
 }
 
+int config_set_instance(struct config *cfg, const char *name, struct config_diag *diag)
+{
+	if (!is_slug(name)) {
+		snprintf(diag->error, sizeof(diag->error),
+		         "--instance '%s' is not allowed: letters, digits, '_' and '-' only (it becomes part of the status topic)",
+		         name);
+		return -1;
+	}
+	char *dup = strdup(name);
+	if (!dup) {
+		snprintf(diag->error, sizeof(diag->error), "out of memory");
+		return -1;
+	}
+	free(cfg->instance);
+	cfg->instance = dup;
+	return 0;
+}
+
 int config_load(struct config *cfg, const char *path, struct config_diag *diag)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
@@ -781,7 +889,7 @@ int config_load(struct config *cfg, const char *path, struct config_diag *diag)
 	}
 	close(fd);
 	int rc = config_parse_buffer(cfg, path, buf, got, diag);
-	bool inline_secret = rc == 0 && (cfg->password && !cfg->password_file);
+	bool inline_secret = rc == 0 && ((cfg->password && !cfg->password_file) || cfg->c1218_password);
 	inline_secret |= rc == 0 && ((cfg->has_key && !cfg->key_file) || (cfg->has_auth_key && !cfg->auth_key_file));
 	wipe(buf, got);
 	free(buf);
@@ -807,7 +915,10 @@ static bool str_eq(const char *a, const char *b)
 
 bool config_serial_changed(const struct config *a, const struct config *b)
 {
-	return !str_eq(a->device, b->device) || a->baudrate != b->baudrate || a->format != b->format;
+	return !str_eq(a->device, b->device) || a->baudrate != b->baudrate || a->format != b->format ||
+	       a->meter_protocol != b->meter_protocol || a->poll_interval != b->poll_interval ||
+	       a->c1218_user_id != b->c1218_user_id || !str_eq(a->c1218_user, b->c1218_user) ||
+	       a->has_c1218_password != b->has_c1218_password || memcmp(a->c1218_pw, b->c1218_pw, sizeof(a->c1218_pw));
 }
 
 bool config_mqtt_changed(const struct config *a, const struct config *b)

@@ -26,6 +26,9 @@ enum serial_format {
 
 const char *serial_format_name(enum serial_format f);
 
+/* [meter] protocol: auto = push meters, detected from the bytes; c1218 = poll an ANSI C12.18 optical port. */
+enum { METER_PROTOCOL_AUTO = 0, METER_PROTOCOL_C1218 = 1 };
+
 struct config {
 	/* [serial] */
 	char *device;            /* /dev/ttyUSB0, /dev/serial/by-id/..., tcp://host:port */
@@ -46,6 +49,18 @@ struct config {
 	double energy_multiplier;
 	bool crc_check;          /* false = publish DSMR telegrams whose CRC does not match */
 	unsigned offline_after;  /* seconds of silence before availability goes offline; 0 = auto */
+	/* [meter] for polled optical ports (c1218_source.h) */
+	unsigned meter_protocol; /* METER_PROTOCOL_* */
+	char *c1218_password;    /* as written; secret */
+	char *c1218_password_file;
+	unsigned c1218_password_format; /* 0 hex, 1 ascii (enum sm_c1218_pw_format) */
+	unsigned c1218_password_pad;    /* 0 nul, 1 space (enum sm_c1218_pw_pad) */
+	unsigned c1218_user_id;
+	char *c1218_user;
+	unsigned poll_interval;  /* seconds */
+	bool has_c1218_password; /* derived: c1218_pw holds the 20 bytes */
+	uint8_t c1218_pw[20];
+	unsigned c1218_pw_given; /* bytes before padding, for the log line */
 
 	/* [mqtt] */
 	char *host;
@@ -84,6 +99,7 @@ struct config {
 
 	/* [log] */
 	enum log_level log_level;
+	enum log_target log_target;
 	char *capture_file;
 	uint64_t capture_max_bytes;
 
@@ -112,6 +128,10 @@ int config_parse_buffer(struct config *cfg, const char *name, const char *buf, s
 /* Read and parse a file (missing/unreadable file is an error). Also warns when a file holding a
  * key or password is readable by other users. */
 int config_load(struct config *cfg, const char *path, struct config_diag *diag);
+
+/* --instance NAME (smartmeterd@NAME.service): replaces [mqtt] instance. 0, or -1 with diag->error set
+ * when NAME is not a slug. */
+int config_set_instance(struct config *cfg, const char *name, struct config_diag *diag);
 
 /* Accessors that resolve the documented fallbacks. */
 unsigned config_mqtt_port(const struct config *cfg);

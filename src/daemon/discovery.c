@@ -85,6 +85,9 @@ static const struct vendor {
 	{ "LGZ", "Landis+Gyr" }, { "XMX", "Landis+Gyr" }, { "ADN", "Aidon" }, { "ESO", "ESO" },
 	{ "NES", "Networked Energy Services" }, { "EGM", "Elgama" }, { "ELL", "Ellevio" }, { "ESY", "EasyMeter" },
 	{ "SMS", "Siemens" }, { "EMH", "EMH metering" },
+	/* German SML meters' FLAG ids (1-0:96.50.1.1 / 129-129:199.130.3, the telegram header for SML) */
+	{ "DZG", "DZG Metering" }, { "HLY", "Holley" }, { "ITR", "Itron" }, { "DNT", "Dr. Neuhaus" },
+	{ "EBZ", "eBZ" }, { "HAG", "Hager" }, { "LOG", "Logarex" }, { "EFR", "EFR" },
 };
 
 const char *discovery_vendor(const char *id)

@@ -1,6 +1,8 @@
 /* serial.c — byte sources for the decoder: serial ports (libserialport, or open()+termios where it cannot
  * go: pseudo-terminals, see DESIGN.md "Known ground truth") and tcp:// relays.
- * The only file that includes <libserialport.h>. Must never block, sleep or poll: opening is retried
+ * The only file that includes <libserialport.h>; built without it (SMARTMETER_HAVE_LIBSERIALPORT unset,
+ * e.g. OpenWrt, which has no package for it) every tty is opened with open() + termios and --list-ports
+ * says it is unavailable. Must never block, sleep or poll: opening is retried
  * from a timerfd with backoff, reads happen when epoll says so, line idleness is a timerfd too.
  *
  * Automatic line settings (PROTOCOLS.md §8.3): candidates are tried for SERIAL_DWELL_MS each until one
@@ -11,7 +13,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <libserialport.h>
 #include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -27,6 +28,13 @@
 #include "log.h"
 #include "resolve.h"
 #include "serial.h"
+
+#ifdef SMARTMETER_HAVE_LIBSERIALPORT
+#include <libserialport.h>
+#else
+/* Stand-in so parity_of() keeps one signature; struct sp_port stays incomplete and port stays NULL. */
+enum sp_parity { SP_PARITY_NONE = 0, SP_PARITY_EVEN = 2 };
+#endif
 
 #define SERIAL_BACKOFF_MIN_MS 1000u
 #define SERIAL_BACKOFF_MAX_MS 30000u
@@ -50,7 +58,8 @@ struct line_setting {
 	enum serial_format fmt;
 };
 
-/* Most likely first (§8.3). 9600 8N1 also reads 9600 7E1 ASCII (the decoder masks bit 7). */
+/* Most likely first (§8.3). 9600 8N1 also reads 9600 7E1 ASCII (the decoder masks bit 7), and is the
+ * setting of SML meters' optical INFO interface (SML.md; every file of the SML corpus). */
 static const struct line_setting auto_candidates[] = {
 	{ 115200, FORMAT_8N1 }, { 9600, FORMAT_8N1 }, { 2400, FORMAT_8E1 }, { 2400, FORMAT_8N1 },
 	{ 115200, FORMAT_8E1 }, { 9600, FORMAT_7E1 }, { 38400, FORMAT_8N1 },
@@ -92,6 +101,7 @@ struct source {
 	struct loop_timer *idle_timer;
 	struct loop_timer *dwell_timer;
 
+	bool writable;           /* a polled meter ([meter] protocol = c1218): opened read-write */
 	struct line_stats stats;       /* current candidate / since the last decoded frame */
 	struct line_stats cycle_stats; /* whole detection cycle */
 	uint64_t last_frame_ms;
@@ -168,6 +178,7 @@ static bool is_pty(const char *path)
 	return maj >= 136 && maj <= 143;
 }
 
+#ifdef SMARTMETER_HAVE_LIBSERIALPORT /* only its fds need it; open() gets the flags directly */
 static int set_nonblock_cloexec(int fd)
 {
 	int fl = fcntl(fd, F_GETFL);
@@ -175,6 +186,7 @@ static int set_nonblock_cloexec(int fd)
 		return -1;
 	return fcntl(fd, F_SETFD, FD_CLOEXEC);
 }
+#endif
 
 /* Raw mode, and on real ttys PARMRK marking of bytes with parity/framing errors (§8.3). */
 static int apply_termios(struct source *s, bool set_speed)
@@ -218,15 +230,16 @@ static const char *setting_text(const struct line_setting *ls, char *buf, size_t
 static int open_tty(struct source *s, char *why, size_t whysz, char *desc, size_t descsz)
 {
 	char real[PATH_MAX];
-	char st[32];
 	const char *path = realpath(s->device, real) ? real : s->device;
+
+	s->kind = is_pty(path) ? KIND_PTY : KIND_TTY_SP;
+#ifdef SMARTMETER_HAVE_LIBSERIALPORT
+	char st[32];
 	int bits, stop;
 	enum sp_parity par;
 	tcflag_t cflag;
-
-	s->kind = is_pty(path) ? KIND_PTY : KIND_TTY_SP;
 	if (s->kind == KIND_TTY_SP && sp_get_port_by_name(path, &s->port) == SP_OK) {
-		if (sp_open(s->port, SP_MODE_READ) == SP_OK && sp_get_port_handle(s->port, &s->fd) == SP_OK) {
+		if (sp_open(s->port, s->writable ? SP_MODE_READ_WRITE : SP_MODE_READ) == SP_OK && sp_get_port_handle(s->port, &s->fd) == SP_OK) {
 			const struct line_setting *ls = &s->cand[s->cur];
 			struct sp_port_config *pc = NULL;
 			parity_of(ls->fmt, &bits, &par, &stop, &cflag);
@@ -236,6 +249,10 @@ static int open_tty(struct source *s, char *why, size_t whysz, char *desc, size_
 				sp_set_config_parity(pc, par);
 				sp_set_config_stopbits(pc, stop);
 				sp_set_config_flowcontrol(pc, SP_FLOWCONTROL_NONE);
+				if (s->writable) { /* IR probes: RTS on, DTR off (what termineter sets) */
+					sp_set_config_rts(pc, SP_RTS_ON);
+					sp_set_config_dtr(pc, SP_DTR_OFF);
+				}
 				if (sp_set_config(s->port, pc) != SP_OK)
 					log_warning("serial: %s: cannot set %s: %s", s->device, setting_text(ls, st, sizeof(st)),
 					            sp_last_error_message());
@@ -259,10 +276,11 @@ static int open_tty(struct source *s, char *why, size_t whysz, char *desc, size_
 		s->fd = -1;
 		return -1;
 	}
+#endif
 	/* libserialport 0.1.1 refuses ptys and ports it cannot find in sysfs: plain open() + termios. */
 	if (s->kind != KIND_PTY)
 		s->kind = KIND_TTY_TERMIOS;
-	s->fd = open(path, O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+	s->fd = open(path, (s->writable ? O_RDWR : O_RDONLY) | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
 	if (s->fd < 0) {
 		snprintf(why, whysz, "%s", strerror(errno));
 		return -1;
@@ -313,11 +331,15 @@ static void close_fd(struct source *s)
 {
 	loop_watch_remove(s->watch);
 	s->watch = NULL;
+#ifdef SMARTMETER_HAVE_LIBSERIALPORT
 	if (s->port) {
 		sp_close(s->port);
 		sp_free_port(s->port);
 		s->port = NULL;
-	} else if (s->fd >= 0) {
+		s->fd = -1;
+	}
+#endif
+	if (s->fd >= 0) {
 		close(s->fd);
 	}
 	s->fd = -1;
@@ -524,6 +546,8 @@ static void add_stats(struct line_stats *a, const struct line_stats *b)
 
 static void say_diagnosis(struct source *s, const struct line_stats *st, bool tried_all)
 {
+	if (s->writable)
+		return; /* a polled meter answers only when asked: its poller explains silence (c1218_source.c) */
 	const char *d = serial_diagnose(st, s->cand[s->cur].fmt, tried_all);
 	uint64_t now = loop_now_ms();
 	if (d == s->last_diag && now - s->last_diag_ms < SERIAL_DIAG_REPEAT_MS)
@@ -577,6 +601,7 @@ static void dwell_expired(void *ctx)
 	log_debug("serial: %s: trying %s", s->device, setting_text(&s->cand[s->cur], st, sizeof(st)));
 	if (s->cb.on_idle)
 		s->cb.on_idle(s->ctx); /* drop what was half-read at the old setting */
+#ifdef SMARTMETER_HAVE_LIBSERIALPORT
 	if (s->port) {
 		int bits, stop;
 		enum sp_parity par;
@@ -587,7 +612,9 @@ static void dwell_expired(void *ctx)
 		sp_set_parity(s->port, par);
 		sp_set_stopbits(s->port, stop);
 		apply_termios(s, false);
-	} else {
+	} else
+#endif
+	{
 		apply_termios(s, true);
 	}
 	s->parmrk.pending = 0;
@@ -612,6 +639,24 @@ void source_frame_ok(struct source *s, bool seven_bit)
 		loop_timer_arm(s->dwell_timer, SERIAL_DIAG_AFTER_MS, 0);
 	}
 	s->last_diag = NULL;
+}
+
+int source_write(struct source *s, const uint8_t *buf, size_t len)
+{
+	if (!s->up || s->fd < 0 || s->tcp_connecting || !s->writable) {
+		errno = ENOTCONN;
+		return -1;
+	}
+	while (len) {
+		ssize_t n = write(s->fd, buf, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1; /* EAGAIN included: the poller's resend timer recovers */
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
 }
 
 void source_frame_bad(struct source *s)
@@ -676,7 +721,11 @@ struct source *source_new(struct loop *loop, const struct config *cfg, const str
 		source_free(s);
 		return NULL;
 	}
-	build_candidates(s, cfg->baudrate, cfg->format);
+	s->writable = cfg->meter_protocol == METER_PROTOCOL_C1218;
+	if (s->writable) /* optical ports run at 9600 8N1 until Negotiate says otherwise, and we ask for 9600 */
+		build_candidates(s, cfg->baudrate ? cfg->baudrate : 9600, cfg->format != FORMAT_AUTO ? cfg->format : FORMAT_8N1);
+	else
+		build_candidates(s, cfg->baudrate, cfg->format);
 	if (!strncmp(cfg->device, "tcp://", 6)) {
 		s->kind = KIND_TCP;
 		if (parse_tcp(s, cfg->device) < 0) {
@@ -763,6 +812,15 @@ const char *serial_diagnose(const struct line_stats *st, enum serial_format fmt,
 	       "-v)";
 }
 
+#ifndef SMARTMETER_HAVE_LIBSERIALPORT
+int serial_list_ports(FILE *out)
+{
+	(void)out;
+	fprintf(stderr, "smartmeterd: --list-ports is unavailable: built without libserialport "
+	                "(ls -l /dev/serial/by-id/ shows the USB serial numbers)\n");
+	return -1;
+}
+#else
 int serial_list_ports(FILE *out)
 {
 	struct sp_port **ports = NULL;
@@ -792,3 +850,4 @@ int serial_list_ports(FILE *out)
 	sp_free_port_list(ports);
 	return 0;
 }
+#endif

@@ -165,10 +165,12 @@ void sm_emit_telegram(struct sm_decoder *dec, const struct sm_origin *org, const
 	t->readings = b->readings;
 	t->cells = b->cells;
 	dec->stats.telegrams++;
-	if (t->protocol == SM_PROTOCOL_DSMR)
-		dec->stats.dsmr++;
-	else
-		dec->stats.dlms++;
+	switch (t->protocol) {
+	case SM_PROTOCOL_DSMR: dec->stats.dsmr++; break;
+	case SM_PROTOCOL_DLMS: dec->stats.dlms++; break;
+	case SM_PROTOCOL_SML: dec->stats.sml++; break;
+	case SM_PROTOCOL_C1218: break; /* polled meters never pass through the stream */
+	}
 	if (dec->on_telegram)
 		dec->on_telegram(dec->ctx, t);
 }

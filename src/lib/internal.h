@@ -186,6 +186,18 @@ bool sm_rawapdu_unsealed(const struct sm_decoder *dec, const uint8_t *frame, siz
 /* Idle / end of input: drop unfinished multi-frame messages with an SM_E_INCOMPLETE error. */
 void sm_dlms_flush(struct sm_decoder *dec);
 
+/* ---- SML (sml.c) ---- */
+/* Framer row for start byte 0x1B (1B1B1B1B 01010101). The scanner follows the framer contract; a file
+ * cut short (a new start sequence, the end of input, or SM_SML_MAX_FILE bytes without an end
+ * sequence) is SM_SCAN_BAD / SM_E_TRUNCATED over the bytes up to the next file's start; a file whose
+ * end sequence is there but whose CRC (X.25, or the Kermit variant of Holley DTZ541) fails is
+ * SM_SCAN_FRAME with scan_err = SM_E_CRC, left to the handler to report with both values. */
+enum sm_scan sm_sml_scan(const uint8_t *buf, size_t len, bool eof, size_t *ret_len, enum sm_err *ret_err);
+/* Handler: un-escapes into dec->scratch, checks every message's crc16, decodes the value lists and
+ * emits one telegram or one error event. false (rescan) only when a CRC failed and checking is on; a
+ * file whose CRCs hold is a frame even when its content cannot be decoded. */
+bool sm_sml_frame(struct sm_decoder *dec, const uint8_t *frame, size_t len, uint64_t offset, enum sm_err scan_err);
+
 /* ---- APDU content (axdr.c, cosem.c) ---- */
 /* apdu[0] == 0x0F: decode a data-notification and emit one telegram (SM_OK). On failure returns the
  * error with a reason in detail and emits nothing: the caller reports it (it knows whether a wrong key
@@ -224,8 +236,9 @@ size_t sm_cipher_headerless_len(const uint8_t *p, size_t len);
 
 /* ---- checksums (crc.c) ---- */
 uint16_t sm_crc16_arc(const uint8_t *p, size_t n);   /* DSMR: poly 0xA001 reflected, init 0 */
-uint16_t sm_crc16_x25(const uint8_t *p, size_t n);   /* HDLC HCS/FCS: init 0xFFFF, xorout 0xFFFF */
+uint16_t sm_crc16_x25(const uint8_t *p, size_t n);   /* HDLC HCS/FCS, SML: init 0xFFFF, xorout 0xFFFF */
 uint16_t sm_crc16_x25_step(uint16_t reg, uint8_t b);  /* one byte into the raw X.25 register (no init/xorout) */
+uint16_t sm_crc16_kermit(const uint8_t *p, size_t n); /* SML of Holley DTZ541: same polynomial, init 0, no xorout */
 uint8_t sm_sum8(const uint8_t *p, size_t n);          /* M-Bus checksum */
 
 /* ---- units (units.c) ---- */

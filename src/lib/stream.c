@@ -21,6 +21,8 @@
  *                                           its plaintext pass the same rules; followed by the end of
  *                                           the input (idle line) or another frame's start; never the
  *                                           payload of a checked frame that failed its check
+ *   SML file         1B1B1B1B 01010101      file CRC (X.25 or Kermit) and every message crc16 hold (same
+ *                                           relaxation), end sequence before the next file's start
  *
  * Must never block, log, or allocate after sm_decoder_new().
  */
@@ -60,6 +62,11 @@ static bool starts_apdu(uint8_t b)
 	return b == 0x0F || b == 0xE6 || b == 0xE0 || b == 0xDB || b == 0xDC;
 }
 
+static bool starts_sml(uint8_t b)
+{
+	return b == 0x1B;
+}
+
 static bool handle_dsmr(struct sm_decoder *dec, const uint8_t *frame, size_t len, uint64_t offset, enum sm_err scan_err)
 {
 	(void)scan_err;
@@ -73,6 +80,7 @@ static const struct sm_framer framers[] = {
 	{starts_hdlc, "HDLC frame", SM_FRAMING_HDLC, true, sm_hdlc_scan, sm_hdlc_frame, NULL},
 	{starts_mbus, "M-Bus frame", SM_FRAMING_MBUS, true, sm_mbus_scan, sm_mbus_frame, NULL},
 	{starts_apdu, "APDU", SM_FRAMING_RAW, false, sm_rawapdu_scan, sm_rawapdu_frame, sm_rawapdu_unsealed},
+	{starts_sml, "SML file", SM_FRAMING_SML, true, sm_sml_scan, sm_sml_frame, NULL},
 };
 #define SM_NFRAMERS (sizeof(framers) / sizeof(framers[0]))
 

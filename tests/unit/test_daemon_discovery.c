@@ -705,6 +705,55 @@ static void every_corpus_meter_gets_valid_configs(void **state)
 	corpus_free(cases, n);
 }
 
+/* The same for every SML meter of ../shared/corpus-sml, and the Energy-dashboard entity of each. */
+static void sml_sweep_telegram(void *ctx, const struct sm_telegram *t)
+{
+	struct corpus_sweep *cs = ctx;
+	struct discovery_batch out = { 0 };
+	sweep_telegram(ctx, t);
+	assert_int_equal(discovery_build(&opts, "meter1", t, &out), 0);
+	const struct discovery_msg *m = find_msg(&out, "homeassistant/sensor/meter1/1_0_1_8_0/config");
+	if (m) {
+		json_object *c = json_tokener_parse(m->payload);
+		assert_non_null(c);
+		assert_string_equal(jstr(c, "device_class"), "energy");
+		assert_string_equal(jstr(c, "state_class"), "total_increasing");
+		assert_string_equal(jstr(c, "unit_of_measurement"), "kWh");
+		json_object_put(c);
+	} else {
+		fail_msg("%s: no 1-0:1.8.0 energy entity", cs->name);
+	}
+	discovery_batch_free(&out);
+}
+
+static bool sml_with_total(const char *name, json_object *cj)
+{
+	json_object *e, *v;
+	(void)name;
+	return json_object_object_get_ex(cj, "expect", &e) && json_object_object_get_ex(e, "1-0:1.8.0", &v);
+}
+
+static void every_sml_corpus_meter_gets_valid_configs(void **state)
+{
+	(void)state;
+	struct corpus_case *cases = NULL;
+	corpus_use("SMARTMETER_CORPUS_SML", "corpus-sml");
+	size_t n = corpus_dir() ? corpus_load(sml_with_total, &cases) : 0;
+	corpus_use("SMARTMETER_CORPUS", "corpus");
+	if (n == 0)
+		skip();
+	size_t telegrams = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct corpus_sweep cs = { cases[i].name, 0, 0 };
+		corpus_each_telegram(&cases[i], sml_sweep_telegram, &cs);
+		if (cs.telegrams == 0)
+			fail_msg("%s: no telegram", cases[i].name);
+		telegrams += cs.telegrams;
+	}
+	print_message("%zu SML cases, %zu telegrams checked\n", n, telegrams);
+	corpus_free(cases, n);
+}
+
 static void vendors(void **state)
 {
 	(void)state;
@@ -715,6 +764,8 @@ static void vendors(void **state)
 	assert_string_equal(discovery_vendor("Kamstrup_V0001"), "Kamstrup");
 	assert_string_equal(discovery_vendor("AIDON_V0001"), "Aidon");
 	assert_string_equal(discovery_vendor("EST5\\253710000_A"), "Sagemcom");
+	assert_string_equal(discovery_vendor("HLY"), "Holley");
+	assert_string_equal(discovery_vendor("DZG"), "DZG Metering");
 	assert_null(discovery_vendor("QQQ5"));
 	assert_null(discovery_vendor(NULL));
 }
@@ -749,6 +800,7 @@ int main(void)
 		cmocka_unit_test(announcer_republishes_only_what_changed),
 		cmocka_unit_test(cleanup_removes_only_stale_configs_of_this_instance),
 		cmocka_unit_test(every_corpus_meter_gets_valid_configs),
+		cmocka_unit_test(every_sml_corpus_meter_gets_valid_configs),
 		cmocka_unit_test(vendors),
 		cmocka_unit_test(health_keys),
 	};

@@ -101,7 +101,8 @@ static void every_good_frame_of_each_framing_survives_damage(void **state)
 static void every_good_frame_survives_in_a_mixed_stream(void **state)
 {
 	(void)state;
-	static const enum sb_kind all[] = {SB_DSMR, SB_DSMR_GCM, SB_HDLC, SB_HDLC_GCM, SB_MBUS, SB_APDU, SB_APDU_GCM};
+	static const enum sb_kind all[] = {SB_DSMR, SB_DSMR_GCM, SB_HDLC, SB_HDLC_GCM, SB_MBUS, SB_APDU, SB_APDU_GCM,
+	                                    SB_SML};
 	assert_clean(run_stream(all, SB_KINDS, 1000, 0, 0xB0B));
 	assert_clean(run_stream(all, SB_KINDS, 1000, SIZE_MAX, 0xB0B));
 	assert_clean(run_stream(all, SB_KINDS, 200, 7, 0xC0C));

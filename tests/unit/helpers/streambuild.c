@@ -7,6 +7,7 @@
 
 #include "dlmsbuild.h"
 #include "gcmbuild.h"
+#include "smlbuild.h"
 #include "streambuild.h"
 
 const uint8_t sb_key[16] = {0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,
@@ -30,7 +31,7 @@ void sb_config(struct sm_decoder_config *cfg)
 const char *sb_kind_name(enum sb_kind k)
 {
 	static const char *const names[SB_KINDS] = {"DSMR", "encrypted DSMR", "HDLC", "HDLC+GCM", "M-Bus",
-	                                            "bare APDU", "bare GCM APDU"};
+	                                            "bare APDU", "bare GCM APDU", "SML"};
 	return k < SB_KINDS ? names[k] : "?";
 }
 
@@ -141,6 +142,22 @@ static void hdlc_overlong(uint8_t *f, size_t k)
 	f[8] = (uint8_t)(hcs >> 8);
 }
 
+/* An SML file whose value list is 1-0:1.8.0 = serial Wh and 1-0:1.7.0 = serial % 1000 W. */
+static size_t sml(uint8_t *out, size_t cap, uint32_t serial)
+{
+	static const uint8_t sid[10] = {0x0A, 0x01, 'T', 'S', 'T', 0x00, 0x01, 0x02, 0x03, 0x04};
+	static const uint8_t e[6] = {1, 0, 1, 8, 0, 255}, p[6] = {1, 0, 1, 7, 0, 255};
+	static struct smlbuild b; /* 8 KiB: not on the stack */
+	smlbuild_init(&b);
+	smlbuild_open(&b, serial * 3, sid, sizeof(sid), SMLBUILD_X25);
+	smlbuild_getlist_begin(&b, serial * 3 + 1, sid, sizeof(sid), 2);
+	smlbuild_entry_uint(&b, e, 30, 0, serial, 4);
+	smlbuild_entry_uint(&b, p, 27, 0, serial % 1000, 2);
+	smlbuild_getlist_end(&b, SMLBUILD_X25);
+	smlbuild_close(&b, serial * 3 + 2, SMLBUILD_X25);
+	return smlbuild_file(&b, out, cap, SMLBUILD_X25);
+}
+
 size_t sb_message(uint8_t *out, size_t cap, enum sb_kind k, uint32_t serial, enum sb_damage d, uint64_t *rng)
 {
 	uint8_t inner[1024];
@@ -208,6 +225,12 @@ size_t sb_message(uint8_t *out, size_t cap, enum sb_kind k, uint32_t serial, enu
 			out[11] = (uint8_t)(l >> 8);
 			out[12] = (uint8_t)l;
 		}
+		break;
+	case SB_SML:
+		n = sml(out, cap, serial);
+		flip_hi = n; /* the file CRC covers every byte */
+		if (d == SB_OVERLONG && n > 8)
+			n -= 8; /* lost its end sequence: runs on into whatever follows */
 		break;
 	case SB_KINDS:
 		return 0;

@@ -1,5 +1,5 @@
 /* streambuild.h — test-side builder of noisy meter streams: good messages of every framing (DSMR with
- * CRC, encrypted DSMR, HDLC, HDLC with a ciphered APDU, M-Bus, bare and ciphered bare APDUs) mixed with
+ * CRC, encrypted DSMR, HDLC, HDLC with a ciphered APDU, M-Bus, bare and ciphered bare APDUs, SML files) mixed with
  * damaged ones (truncated, bit-flipped, over-long, wrong key), and a checker that tells which good
  * messages came out of a decoder and whether anything else did. Each message carries a serial number
  * as its energy register (1-0:1.8.0 in DLMS, 1-0:1.8.1 in DSMR) and serial % 1000 as 1-0:1.7.0, so a
@@ -21,6 +21,7 @@ enum sb_kind {
 	SB_MBUS,      /* M-Bus long frame, DLMS transport, plain data-notification */
 	SB_APDU,      /* bare data-notification */
 	SB_APDU_GCM,  /* bare ciphered data-notification */
+	SB_SML,       /* SML file (OpenResponse, GetListResponse, CloseResponse) */
 	SB_KINDS,
 };
 
@@ -28,7 +29,8 @@ enum sb_damage {
 	SB_GOOD = 0,
 	SB_TRUNCATED, /* cut at a random byte; the next message follows at once */
 	SB_BITFLIP,   /* one bit flipped inside the checked span */
-	SB_OVERLONG,  /* claims more bytes than it has (length field raised; DSMR: no end line) */
+	SB_OVERLONG,  /* claims more bytes than it has (length field raised; DSMR: no end line; SML: no end
+	               * sequence) */
 	SB_WRONGKEY,  /* encrypted with another key (plain framings: bit flip instead) */
 	SB_DAMAGES,
 };
