@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # test.sh — the project's one test command (README Quick start, .ci/run):
-# install what is missing, build, run every test; then the same under AddressSanitizer + UBSan.
+# install what is missing, build, run every test; then the same under AddressSanitizer + UBSan; then the
+# build and portability checks of scripts/ci-portability.sh (SMARTMETER_SKIP_PORTABILITY=1 skips them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -20,3 +21,8 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:ha
 
 echo "== fuzz every target for a bounded time (FUZZ_SECONDS, default 45 s each)"
 scripts/fuzz.sh
+
+if [ "${SMARTMETER_SKIP_PORTABILITY:-}" != "1" ]; then
+  echo "== build and portability checks (decoder-only, no libserialport, musl, s390x, armhf, Debian package)"
+  scripts/ci-portability.sh
+fi

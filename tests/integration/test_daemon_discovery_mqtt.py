@@ -101,8 +101,17 @@ def main():
         assert gas["device"]["via_device"] == f"smartmeterd_{DSMR_METER}", gas["device"]
         assert imp["device"]["manufacturer"] == "Landis+Gyr", imp["device"]  # /XMX5...
 
-        # identical layouts do not republish configs
-        n_cfg = len([m for m in sub.all() if m[0].endswith("/config")])
+        # identical layouts do not republish configs (counted once the first batch has stopped arriving)
+        def n_configs():
+            return len([m for m in sub.all() if m[0].endswith("/config")])
+        seen = [-1]
+
+        def settled():
+            n = n_configs()
+            same, seen[0] = n == seen[0], n
+            return same
+        wait_until(settled, step=1.0, what="the first discovery batch to settle")
+        n_cfg = n_configs()
         for i in range(3, 6):
             pty.write(dsmr5(i))
         sub.wait_json(f"test/{DSMR_METER}/state", lambda s: s.get("energy_import_t1") == 1000.005)
