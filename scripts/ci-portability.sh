@@ -182,7 +182,7 @@ if want 3; then
     esac
   done
   for f in bench/*.c; do musl_cc "src/lib tests/unit src/daemon src/tools" "$f"; done
-  for f in tests/fuzz/*.c; do musl_cc "src/lib" "$f"; done
+  for f in tests/fuzz/*.c; do musl_cc "src/lib src/daemon src/tools tests/unit tests/unit/helpers" "$f"; done # daemon/tool harnesses, seed generator
   echo "musl-gcc: $n compilations clean (library, tools, daemon with and without libserialport, tests, benchmarks, fuzzers)"
   step_end
 fi
