@@ -1,5 +1,5 @@
 /* publish.c — the topics, availability, publish_interval and offline queue described in publish.h.
- * Builds JSON with json-c (jsonout.c for .../obis, state.c for .../state). Must never drop a message
+ * Builds JSON with the streaming writer (src/json) for .../obis and json-c (state.c) for .../state. Must never drop a message
  * without counting and logging it, and never delay the first reading after start or after a pause. */
 #include <errno.h>
 #include <stdio.h>
@@ -8,7 +8,7 @@
 
 #include "discovery.h"
 #include "guard.h"
-#include "jsonout.h"
+#include "telegram_json.h"
 #include "log.h"
 #include "publish.h"
 #include "smartmeter/decoder.h"
@@ -51,6 +51,7 @@ struct publisher {
 	bool meter_online;
 	uint64_t last_telegram_ms;
 	uint64_t interval_est_ms;
+	struct jw obis_out; /* the .../obis text, one buffer reused for every telegram */
 	struct loop_timer *silence_timer;
 
 	uint64_t last_pub_ms;
@@ -637,6 +638,7 @@ void publisher_free(struct publisher *p)
 	discovery_free(p->disc);
 	guard_free(p->guard);
 	free(p->last_state);
+	jw_free(&p->obis_out);
 	for (size_t i = 0; i < p->ring_len; i++)
 		qmsg_clear(&p->ring[(p->ring_head + i) % p->ring_cap]);
 	free(p->ring);
@@ -695,11 +697,11 @@ void publisher_telegram(struct publisher *p, const struct sm_telegram *t)
 	p->stats.telegrams++;
 	choose_meter_id(p, t);
 
-	json_object *obis = sm_json_telegram(t);
+	jw_reset(&p->obis_out);
+	bool obis_ok = sm_json_telegram(&p->obis_out, t);
 	json_object *state = state_build(t, &p->mult);
-	if (!obis || !state) {
+	if (!obis_ok || !state) {
 		log_err("out of memory building the JSON for a telegram");
-		json_object_put(obis);
 		json_object_put(state);
 		return;
 	}
@@ -710,7 +712,7 @@ void publisher_telegram(struct publisher *p, const struct sm_telegram *t)
 	}
 	size_t olen, slen;
 	const int flags = JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE;
-	const char *otext = json_object_to_json_string_length(obis, flags, &olen);
+	const char *otext = jw_text(&p->obis_out, &olen);
 	const char *stext = json_object_to_json_string_length(state, flags, &slen);
 
 	if (p->have_meter && p->last_telegram_ms && now > p->last_telegram_ms) {
@@ -745,7 +747,6 @@ void publisher_telegram(struct publisher *p, const struct sm_telegram *t)
 			loop_timer_arm(p->interval_timer, p->last_pub_ms + every - now, 0);
 	}
 	/* Home Assistant discovery: ha_telegram() above, before the state it describes. */
-	json_object_put(obis);
 	json_object_put(state);
 }
 

@@ -2,24 +2,81 @@
  * Numbers are printed from their decimal mantissa and exponent, never through a double, so that
  * 0.001 stays "0.001". Must never depend on the C locale. */
 #include <math.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "smartmeter/reading.h"
 
-size_t sm_obis_format(const uint8_t obis[6], char *out, size_t outsz)
+/* Digit emitters: printf costs ~2 k instructions per OBIS key, and every reading prints one. */
+
+/* v in decimal, at least min digits (zero-padded), at p; returns the end. */
+static char *put_uint(char *p, uint64_t v, int min)
 {
-	int n;
-	if (obis[5] == 255)
-		n = snprintf(out, outsz, "%u-%u:%u.%u.%u", obis[0], obis[1], obis[2], obis[3], obis[4]);
-	else
-		n = snprintf(out, outsz, "%u-%u:%u.%u.%u.%u", obis[0], obis[1], obis[2], obis[3], obis[4], obis[5]);
-	if (n < 0 || (size_t)n >= outsz) {
+	char tmp[20];
+	int n = 0;
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	while (n < min)
+		tmp[n++] = '0';
+	while (n)
+		*p++ = tmp[--n];
+	return p;
+}
+
+/* A byte in decimal: the OBIS groups. */
+static char *put_u8(char *p, unsigned v)
+{
+	if (v >= 100) {
+		*p++ = (char)('0' + v / 100);
+		v %= 100;
+		*p++ = (char)('0' + v / 10);
+	} else if (v >= 10) {
+		*p++ = (char)('0' + v / 10);
+	}
+	*p++ = (char)('0' + v % 10);
+	return p;
+}
+
+size_t sm_u64_format(uint64_t v, char *out, size_t outsz)
+{
+	char tmp[SM_U64_STRLEN];
+	size_t n = (size_t)(put_uint(tmp, v, 1) - tmp);
+	if (n + 1 > outsz) {
 		if (outsz)
 			out[0] = '\0';
 		return 0;
 	}
-	return (size_t)n;
+	memcpy(out, tmp, n);
+	out[n] = '\0';
+	return n;
+}
+
+size_t sm_obis_format(const uint8_t obis[6], char *out, size_t outsz)
+{
+	char tmp[SM_OBIS_STRLEN], *p = tmp;
+	p = put_u8(p, obis[0]);
+	*p++ = '-';
+	p = put_u8(p, obis[1]);
+	*p++ = ':';
+	p = put_u8(p, obis[2]);
+	*p++ = '.';
+	p = put_u8(p, obis[3]);
+	*p++ = '.';
+	p = put_u8(p, obis[4]);
+	if (obis[5] != 255) {
+		*p++ = '.';
+		p = put_u8(p, obis[5]);
+	}
+	size_t n = (size_t)(p - tmp);
+	if (n + 1 > outsz) {
+		if (outsz)
+			out[0] = '\0';
+		return 0;
+	}
+	memcpy(out, tmp, n);
+	out[n] = '\0';
+	return n;
 }
 
 /* Accepts "A-B:C.D.E", "A-B:C.D.E.F", "A-B:C.D.E*F" and "A.B.C.D.E.F"; each group 0..255. */
@@ -72,7 +129,7 @@ bool sm_obis_parse(const char *s, size_t len, uint8_t ret_obis[6])
 size_t sm_number_format(const struct sm_number *n, char *out, size_t outsz)
 {
 	char digits[24];
-	int nd = snprintf(digits, sizeof(digits), "%llu", (unsigned long long)n->mag);
+	int nd = (int)(put_uint(digits, n->mag, 1) - digits);
 	char tmp[SM_NUMBER_STRLEN];
 	size_t o = 0;
 	bool neg = n->neg && n->mag != 0;
@@ -147,30 +204,42 @@ void sm_number_scale(struct sm_number *n, int shift)
 
 size_t sm_datetime_format(const struct sm_datetime *dt, char *out, size_t outsz)
 {
-	char tmp[SM_DATETIME_STRLEN];
-	int n = 0;
+	char tmp[SM_DATETIME_STRLEN], *p = tmp;
 
-	if (dt->has_date && dt->has_time)
-		n = snprintf(tmp, sizeof(tmp), "%04u-%02u-%02uT%02u:%02u:%02u", dt->year, dt->month, dt->day,
-		             dt->hour, dt->minute, dt->second);
-	else if (dt->has_date)
-		n = snprintf(tmp, sizeof(tmp), "%04u-%02u-%02u", dt->year, dt->month, dt->day);
-	else if (dt->has_time)
-		n = snprintf(tmp, sizeof(tmp), "%02u:%02u:%02u", dt->hour, dt->minute, dt->second);
-	if (n > 0 && dt->has_time && dt->has_offset) {
-		int off = dt->offset_min;
-		char sign = off < 0 ? '-' : '+';
-		if (off < 0)
-			off = -off;
-		n += snprintf(tmp + n, sizeof(tmp) - (size_t)n, "%c%02d:%02d", sign, off / 60, off % 60);
+	if (dt->has_date) {
+		p = put_uint(p, dt->year, 4);
+		*p++ = '-';
+		p = put_uint(p, dt->month, 2);
+		*p++ = '-';
+		p = put_uint(p, dt->day, 2);
+		if (dt->has_time)
+			*p++ = 'T';
 	}
-	if (n <= 0 || (size_t)n >= outsz || (size_t)n >= sizeof(tmp)) {
+	if (dt->has_time) {
+		p = put_uint(p, dt->hour, 2);
+		*p++ = ':';
+		p = put_uint(p, dt->minute, 2);
+		*p++ = ':';
+		p = put_uint(p, dt->second, 2);
+		if (dt->has_offset) {
+			int off = dt->offset_min;
+			*p++ = off < 0 ? '-' : '+';
+			if (off < 0)
+				off = -off;
+			p = put_uint(p, (unsigned)(off / 60), 2);
+			*p++ = ':';
+			p = put_uint(p, (unsigned)(off % 60), 2);
+		}
+	}
+	size_t n = (size_t)(p - tmp);
+	if (n == 0 || n + 1 > outsz) {
 		if (outsz)
 			out[0] = '\0';
 		return 0;
 	}
-	memcpy(out, tmp, (size_t)n + 1);
-	return (size_t)n;
+	memcpy(out, tmp, n);
+	out[n] = '\0';
+	return n;
 }
 
 const char *sm_framing_name(enum sm_framing f)
