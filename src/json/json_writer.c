@@ -116,6 +116,17 @@ static const unsigned char escape_class[256] = {
 
 static const char hexdigits[] = "0123456789abcdef";
 
+#define ONES 0x0101010101010101ull
+#define HIGHS 0x8080808080808080ull
+
+/* Eight bytes at once: none below 0x20, none '"', none '\\' (the exact SWAR "has byte" tests). */
+static inline bool clean8(uint64_t x)
+{
+	uint64_t ctl = (x - 0x20 * ONES) & ~x;
+	uint64_t q = x ^ ('"' * ONES), b = x ^ ('\\' * ONES);
+	return !((ctl | ((q - ONES) & ~q) | ((b - ONES) & ~b)) & HIGHS);
+}
+
 static void escaped(struct jw *w, const char *s, size_t n)
 {
 	/* Worst case 6 bytes per input byte ("\u001f") plus the quotes: reserve once. */
@@ -126,6 +137,15 @@ static void escaped(struct jw *w, const char *s, size_t n)
 	char *o = w->buf + w->len;
 	*o++ = '"';
 	for (size_t i = 0; i < n; i++) {
+		uint64_t x;
+		/* Text and units rarely need escaping: copy whole words while they are clean. */
+		while (i + 8 <= n && (memcpy(&x, s + i, 8), clean8(x))) {
+			memcpy(o, &x, 8);
+			o += 8;
+			i += 8;
+		}
+		if (i == n)
+			break;
 		unsigned char c = (unsigned char)s[i];
 		if (!escape_class[c]) {
 			*o++ = (char)c;
@@ -160,6 +180,54 @@ void jw_key(struct jw *w, const char *k, size_t n)
 	escaped(w, k, n);
 	if (reserve(w, 1))
 		w->buf[w->len++] = ':';
+}
+
+void jw_key_raw(struct jw *w, const char *k, size_t n)
+{
+	if (!reserve(w, n + 4))
+		return;
+	char *o = w->buf + w->len;
+	if (w->need_comma[w->depth])
+		*o++ = ',';
+	w->need_comma[w->depth] = false;
+	*o++ = '"';
+	memcpy(o, k, n);
+	o += n;
+	*o++ = '"';
+	*o++ = ':';
+	w->len = (size_t)(o - w->buf);
+}
+
+char *jw_key_space(struct jw *w, size_t max)
+{
+	if (!reserve(w, max + 4))
+		return NULL;
+	if (w->need_comma[w->depth])
+		w->buf[w->len++] = ',';
+	w->need_comma[w->depth] = false;
+	w->buf[w->len++] = '"';
+	return w->buf + w->len;
+}
+
+void jw_key_commit(struct jw *w, size_t used)
+{
+	if (w->failed)
+		return;
+	w->len += used;
+	w->buf[w->len++] = '"';
+	w->buf[w->len++] = ':';
+}
+
+char *jw_value_space(struct jw *w, size_t max)
+{
+	value_sep(w);
+	return reserve(w, max) ? w->buf + w->len : NULL;
+}
+
+void jw_value_commit(struct jw *w, size_t used)
+{
+	if (!w->failed)
+		w->len += used;
 }
 
 void jw_string(struct jw *w, const char *s, size_t n)

@@ -43,6 +43,9 @@ void jw_array_end(struct jw *w);
 /* A member name; the value follows with one of the calls below. */
 void jw_key(struct jw *w, const char *k, size_t n);
 static inline void jw_key_c(struct jw *w, const char *k) { jw_key(w, k, __builtin_strlen(k)); }
+/* A member name the caller knows needs no escaping (a literal, an OBIS code): copied as it is. */
+void jw_key_raw(struct jw *w, const char *k, size_t n);
+#define JW_KEY(w, lit) jw_key_raw((w), (lit), sizeof(lit) - 1)
 
 void jw_string(struct jw *w, const char *s, size_t n);
 void jw_string_c(struct jw *w, const char *s); /* NULL writes null */
@@ -52,6 +55,13 @@ void jw_uint(struct jw *w, uint64_t v);
 void jw_int(struct jw *w, int64_t v);
 void jw_bool(struct jw *w, bool v);
 void jw_null(struct jw *w);
+/* Formatting straight into the buffer: *_space returns room for max bytes (NULL after a failure),
+ * *_commit takes the used bytes. A key written this way must need no escaping. */
+char *jw_key_space(struct jw *w, size_t max);
+void jw_key_commit(struct jw *w, size_t used);
+char *jw_value_space(struct jw *w, size_t max);
+void jw_value_commit(struct jw *w, size_t used);
+
 /* Text that already is a JSON number (or any valid JSON value), copied as it is. */
 void jw_raw(struct jw *w, const char *s, size_t n);
 

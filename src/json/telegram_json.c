@@ -27,11 +27,17 @@ void sm_json_value(struct jw *w, const struct sm_telegram *t, const struct sm_va
 	switch (v->type) {
 	case SM_VALUE_NONE:
 		break;
-	case SM_VALUE_NUMBER:
-		if (!(n = sm_number_format(&v->u.num, buf, sizeof(buf))))
-			break;
-		jw_raw(w, buf, n);
+	case SM_VALUE_NUMBER: {
+		char *o = jw_value_space(w, SM_NUMBER_STRLEN);
+		if (!o)
+			return;
+		if (!(n = sm_number_format(&v->u.num, o, SM_NUMBER_STRLEN))) {
+			memcpy(o, "null", 4); /* a number too long to print: what json-c got from a NULL object */
+			n = 4;
+		}
+		jw_value_commit(w, n);
 		return;
+	}
 	case SM_VALUE_TEXT:
 		jw_string(w, v->u.text.str, v->u.text.len);
 		return;
@@ -109,18 +115,18 @@ static void write_reading(struct jw *w, const struct sm_telegram *t, const struc
 	size_t n;
 
 	jw_object_begin(w);
-	jw_key(w, "value", 5);
+	JW_KEY(w, "value");
 	sm_json_value(w, t, &r->value);
 	if (r->value.unit) {
-		jw_key(w, "unit", 4);
+		JW_KEY(w, "unit");
 		jw_string_c(w, r->value.unit);
 	}
 	if (r->has_timestamp && (n = sm_datetime_format(&r->timestamp, buf, sizeof(buf)))) {
-		jw_key(w, "timestamp", 9);
+		JW_KEY(w, "timestamp");
 		jw_string(w, buf, n);
 	}
 	if (r->raw) {
-		jw_key(w, "raw", 3);
+		JW_KEY(w, "raw");
 		jw_string(w, r->raw, r->raw_len);
 	}
 	jw_object_end(w);
@@ -133,54 +139,54 @@ bool sm_json_telegram(struct jw *w, const struct sm_telegram *t)
 	size_t n, nr = t->nreadings < SM_MAX_READINGS ? t->nreadings : SM_MAX_READINGS;
 
 	jw_object_begin(w);
-	jw_key(w, "protocol", 8);
+	JW_KEY(w, "protocol");
 	jw_string_c(w, t->protocol == SM_PROTOCOL_DSMR ? "dsmr" : "dlms");
-	jw_key(w, "encrypted", 9);
+	JW_KEY(w, "encrypted");
 	jw_bool(w, t->encrypted);
-	jw_key(w, "meter_id", 8);
+	JW_KEY(w, "meter_id");
 	jw_string_c(w, t->meter_id);
-	jw_key(w, "framing", 7);
+	JW_KEY(w, "framing");
 	jw_string_c(w, framing_key(t->framing));
-	jw_key(w, "offset", 6);
+	JW_KEY(w, "offset");
 	jw_uint(w, t->offset);
-	jw_key(w, "length", 6);
+	JW_KEY(w, "length");
 	jw_uint(w, t->length);
 	if (t->header) {
-		jw_key(w, "header", 6);
+		JW_KEY(w, "header");
 		jw_string_c(w, t->header);
 	}
 	if (t->dsmr_version) {
-		jw_key(w, "dsmr_version", 12);
+		JW_KEY(w, "dsmr_version");
 		jw_string_c(w, t->dsmr_version);
 	}
 	if (t->protocol == SM_PROTOCOL_DSMR) {
-		jw_key(w, "crc", 3);
+		JW_KEY(w, "crc");
 		jw_bool(w, t->crc_present);
 	}
 	if (t->has_datetime && (n = sm_datetime_format(&t->datetime, buf, sizeof(buf)))) {
-		jw_key(w, "timestamp", 9);
+		JW_KEY(w, "timestamp");
 		jw_string(w, buf, n);
 	}
 	if (t->has_invoke_id) {
-		jw_key(w, "invoke_id", 9);
+		JW_KEY(w, "invoke_id");
 		jw_uint(w, t->invoke_id);
 	}
 	if (t->encrypted) {
-		jw_key(w, "authenticated", 13);
+		JW_KEY(w, "authenticated");
 		jw_bool(w, t->authenticated);
-		jw_key(w, "system_title", 12);
+		JW_KEY(w, "system_title");
 		jw_hex(w, t->system_title, 8);
-		jw_key(w, "invocation_counter", 18);
+		JW_KEY(w, "invocation_counter");
 		jw_uint(w, t->invocation_counter);
-		jw_key(w, "security_control", 16);
+		JW_KEY(w, "security_control");
 		jw_hex(w, &t->security_control, 1);
 		if (t->counter_backwards) {
-			jw_key(w, "counter_backwards", 17);
+			JW_KEY(w, "counter_backwards");
 			jw_bool(w, true);
 		}
 	}
 	if (t->note) {
-		jw_key(w, "note", 4);
+		JW_KEY(w, "note");
 		jw_string_c(w, t->note);
 	}
 
@@ -196,15 +202,18 @@ bool sm_json_telegram(struct jw *w, const struct sm_telegram *t)
 		}
 		s->last = (uint16_t)(i + 1);
 	}
-	jw_key(w, "values", 6);
+	JW_KEY(w, "values");
 	jw_object_begin(w);
 	for (size_t i = 0; i < nr; i++) {
 		const struct sm_reading *r = &t->readings[i];
 		const struct dupslot *s = dup_find(tab, size - 1, reading_id(r));
 		if (s->first != i + 1)
 			continue; /* printed at its first place, with the later value */
-		n = sm_json_reading_key(r, buf, sizeof(buf));
-		jw_key(w, buf, n);
+		/* digits, '-', ':', '.', "pos_": nothing to escape */
+		char *o = jw_key_space(w, SM_OBIS_STRLEN + 8);
+		if (!o)
+			break;
+		jw_key_commit(w, sm_json_reading_key(r, o, SM_OBIS_STRLEN + 8));
 		write_reading(w, t, &t->readings[s->last - 1]);
 	}
 	jw_object_end(w);

@@ -54,7 +54,8 @@ size_t sm_u64_format(uint64_t v, char *out, size_t outsz)
 
 size_t sm_obis_format(const uint8_t obis[6], char *out, size_t outsz)
 {
-	char tmp[SM_OBIS_STRLEN], *p = tmp;
+	char tmp[SM_OBIS_STRLEN], *p = outsz >= SM_OBIS_STRLEN ? out : tmp;
+	char *start = p;
 	p = put_u8(p, obis[0]);
 	*p++ = '-';
 	p = put_u8(p, obis[1]);
@@ -68,13 +69,14 @@ size_t sm_obis_format(const uint8_t obis[6], char *out, size_t outsz)
 		*p++ = '.';
 		p = put_u8(p, obis[5]);
 	}
-	size_t n = (size_t)(p - tmp);
+	size_t n = (size_t)(p - start);
 	if (n + 1 > outsz) {
 		if (outsz)
 			out[0] = '\0';
 		return 0;
 	}
-	memcpy(out, tmp, n);
+	if (start != out)
+		memcpy(out, tmp, n);
 	out[n] = '\0';
 	return n;
 }
@@ -130,7 +132,7 @@ size_t sm_number_format(const struct sm_number *n, char *out, size_t outsz)
 {
 	char digits[24];
 	int nd = (int)(put_uint(digits, n->mag, 1) - digits);
-	char tmp[SM_NUMBER_STRLEN];
+	char buf[SM_NUMBER_STRLEN], *tmp = outsz >= SM_NUMBER_STRLEN ? out : buf;
 	size_t o = 0;
 	bool neg = n->neg && n->mag != 0;
 
@@ -138,7 +140,7 @@ size_t sm_number_format(const struct sm_number *n, char *out, size_t outsz)
 		tmp[o++] = '-';
 	if (n->exp10 >= 0) {
 		/* Whole number: append the zeros the exponent asks for (10 Wh registers). */
-		if (nd + n->exp10 + 2 > (int)sizeof(tmp))
+		if (nd + n->exp10 + 2 > (int)SM_NUMBER_STRLEN)
 			goto toolong;
 		memcpy(tmp + o, digits, (size_t)nd);
 		o += (size_t)nd;
@@ -147,7 +149,7 @@ size_t sm_number_format(const struct sm_number *n, char *out, size_t outsz)
 				tmp[o++] = '0';
 	} else {
 		int frac = -n->exp10;
-		if (frac + 4 > (int)sizeof(tmp) - 2)
+		if (frac + 4 > (int)SM_NUMBER_STRLEN - 2)
 			goto toolong;
 		if (nd <= frac) {
 			tmp[o++] = '0';
@@ -166,7 +168,8 @@ size_t sm_number_format(const struct sm_number *n, char *out, size_t outsz)
 	}
 	if (o + 1 > outsz)
 		goto toolong;
-	memcpy(out, tmp, o);
+	if (tmp != out)
+		memcpy(out, tmp, o);
 	out[o] = '\0';
 	return o;
 toolong:
@@ -204,7 +207,7 @@ void sm_number_scale(struct sm_number *n, int shift)
 
 size_t sm_datetime_format(const struct sm_datetime *dt, char *out, size_t outsz)
 {
-	char tmp[SM_DATETIME_STRLEN], *p = tmp;
+	char buf[SM_DATETIME_STRLEN], *tmp = outsz >= SM_DATETIME_STRLEN ? out : buf, *p = tmp;
 
 	if (dt->has_date) {
 		p = put_uint(p, dt->year, 4);
@@ -237,7 +240,8 @@ size_t sm_datetime_format(const struct sm_datetime *dt, char *out, size_t outsz)
 			out[0] = '\0';
 		return 0;
 	}
-	memcpy(out, tmp, n);
+	if (tmp != out)
+		memcpy(out, tmp, n);
 	out[n] = '\0';
 	return n;
 }
