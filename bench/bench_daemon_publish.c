@@ -51,8 +51,8 @@ static void on_telegram(void *ctx, const struct sm_telegram *t)
 int main(int argc, char **argv)
 {
 	static const char conf[] = "[mqtt]\ntopic_prefix = smartmeter\n[homeassistant]\ndiscovery = true\n";
-	struct sink_count cnt = { 0, 0 };
-	struct publish_sink sink = { .connected = sink_connected, .publish = sink_publish, .ctx = &cnt };
+	struct sink_count cnt = {0, 0};
+	struct publish_sink sink = {.connected = sink_connected, .publish = sink_publish, .ctx = &cnt};
 	struct config cfg;
 	struct config_diag diag;
 	char tg[2048];
@@ -61,7 +61,7 @@ int main(int argc, char **argv)
 		fputs("usage: bench_daemon_publish N\n", stderr);
 		return 2;
 	}
-	struct run r = { NULL, strtoul(argv[1], NULL, 10) };
+	struct run r = {NULL, strtoul(argv[1], NULL, 10)};
 	struct loop *loop = loop_new();
 	if (!loop || config_init(&cfg) < 0 || config_parse_buffer(&cfg, "bench", conf, strlen(conf), &diag) < 0)
 		return 1;

@@ -21,8 +21,8 @@
 #include "helpers/dlmsbuild.c"
 #include "helpers/gcmbuild.c"
 
-static const uint8_t bench_ek[16] = { 0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,
-	                              0x88, 0x99, 0xAA, 0xBB, 0xCC, 0xDD, 0xEE, 0xFF };
+static const uint8_t bench_ek[16] = {0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,
+                                     0x88, 0x99, 0xAA, 0xBB, 0xCC, 0xDD, 0xEE, 0xFF};
 
 static size_t put_u32(uint8_t *p, uint32_t v)
 {
@@ -46,21 +46,21 @@ static size_t put_str(uint8_t *p, uint8_t tag, const char *s)
 /* PROTOCOLS.md §6.3: structure of 18 plain values, typed date-time 09 0C. */
 static size_t kaifa3_apdu(uint8_t *p, unsigned i)
 {
-	static const uint8_t head[] = { 0x0F, 0x40, 0x00, 0x00, 0x00, 0x09, 0x0C, 0x07, 0xE6, 0x01, 0x02, 0x07,
-		                        0x0E, 0x00, 0x0A, 0xFF, 0x80, 0x00, 0x00, 0x02, 0x12 };
-	static const uint8_t clock[] = { 0x09, 0x0C, 0x07, 0xE6, 0x01, 0x02, 0x07, 0x0E,
-		                         0x00, 0x00, 0xFF, 0x80, 0x00, 0x00 };
+	static const uint8_t head[] = {0x0F, 0x40, 0x00, 0x00, 0x00, 0x09, 0x0C, 0x07, 0xE6, 0x01, 0x02,
+	                               0x07, 0x0E, 0x00, 0x0A, 0xFF, 0x80, 0x00, 0x00, 0x02, 0x12};
+	static const uint8_t clock[] = {0x09, 0x0C, 0x07, 0xE6, 0x01, 0x02, 0x07,
+	                                0x0E, 0x00, 0x00, 0xFF, 0x80, 0x00, 0x00};
 	size_t n = sizeof(head);
 	memcpy(p, head, n);
 	n += put_str(p + n, 0x09, "KFM_001");
 	n += put_str(p + n, 0x09, "6970631403275928");
 	n += put_str(p + n, 0x09, "MA304H3E");
-	const uint32_t v[10] = { 4097 + i % 100, 0, 195, 0, 12056, 5754, 13412, 2392, 0, 2397 };
+	const uint32_t v[10] = {4097 + i % 100, 0, 195, 0, 12056, 5754, 13412, 2392, 0, 2397};
 	for (size_t k = 0; k < 10; k++)
 		n += put_u32(p + n, v[k]);
 	memcpy(p + n, clock, sizeof(clock));
 	n += sizeof(clock);
-	const uint32_t e[4] = { 123456789u + i, 0, 2345678, 12 };
+	const uint32_t e[4] = {123456789u + i, 0, 2345678, 12};
 	for (size_t k = 0; k < 4; k++)
 		n += put_u32(p + n, e[k]);
 	return n;
@@ -69,7 +69,7 @@ static size_t kaifa3_apdu(uint8_t *p, unsigned i)
 /* {OBIS, value, {scaler, unit}} as in PROTOCOLS.md §3.4. */
 static size_t aidon_register(uint8_t *p, uint8_t c, uint8_t tag, uint32_t v, int8_t scaler, uint8_t unit)
 {
-	const uint8_t head[] = { 0x02, 0x03, 0x09, 0x06, 0x01, 0x00, c, 0x07, 0x00, 0xFF };
+	const uint8_t head[] = {0x02, 0x03, 0x09, 0x06, 0x01, 0x00, c, 0x07, 0x00, 0xFF};
 	size_t n = sizeof(head);
 	memcpy(p, head, n);
 	p[n++] = tag;
@@ -79,7 +79,7 @@ static size_t aidon_register(uint8_t *p, uint8_t c, uint8_t tag, uint32_t v, int
 	}
 	p[n++] = (uint8_t)(v >> 8);
 	p[n++] = (uint8_t)v;
-	const uint8_t su[] = { 0x02, 0x02, 0x0F, (uint8_t)scaler, 0x16, unit };
+	const uint8_t su[] = {0x02, 0x02, 0x0F, (uint8_t)scaler, 0x16, unit};
 	memcpy(p + n, su, sizeof(su));
 	return n + sizeof(su);
 }
@@ -87,12 +87,12 @@ static size_t aidon_register(uint8_t *p, uint8_t c, uint8_t tag, uint32_t v, int
 /* Aidon list 2, 3-phase 4-wire: 13 elements (PROTOCOLS.md §6.2). */
 static size_t aidon2_apdu(uint8_t *p, unsigned i)
 {
-	static const uint8_t head[] = { 0x0F, 0x40, 0x00, 0x00, 0x00, 0x00, 0x01, 0x0D, 0x02, 0x02, 0x09, 0x06, 0x01,
-		                        0x01, 0x00, 0x02, 0x81, 0xFF, 0x0A, 0x0B, 'A',  'I',  'D',  'O',  'N',  '_',
-		                        'V',  '0',  '0',  '0',  '1',  0x02, 0x02, 0x09, 0x06, 0x00, 0x00, 0x60, 0x01,
-		                        0x00, 0xFF, 0x0A, 0x10, '7',  '3',  '5',  '9',  '9',  '9',  '2',  '8',  '9',
-		                        '0',  '9',  '4',  '1',  '7',  '4',  '2',  0x02, 0x02, 0x09, 0x06, 0x00, 0x00,
-		                        0x60, 0x01, 0x07, 0xFF, 0x0A, 0x04, '6',  '5',  '3',  '4' };
+	static const uint8_t head[] = {0x0F, 0x40, 0x00, 0x00, 0x00, 0x00, 0x01, 0x0D, 0x02, 0x02, 0x09, 0x06, 0x01,
+	                               0x01, 0x00, 0x02, 0x81, 0xFF, 0x0A, 0x0B, 'A',  'I',  'D',  'O',  'N',  '_',
+	                               'V',  '0',  '0',  '0',  '1',  0x02, 0x02, 0x09, 0x06, 0x00, 0x00, 0x60, 0x01,
+	                               0x00, 0xFF, 0x0A, 0x10, '7',  '3',  '5',  '9',  '9',  '9',  '2',  '8',  '9',
+	                               '0',  '9',  '4',  '1',  '7',  '4',  '2',  0x02, 0x02, 0x09, 0x06, 0x00, 0x00,
+	                               0x60, 0x01, 0x07, 0xFF, 0x0A, 0x04, '6',  '5',  '3',  '4'};
 	size_t n = sizeof(head);
 	memcpy(p, head, n);
 	n += aidon_register(p + n, 1, 0x06, 1362 + i % 100, 0, 0x1B);
@@ -119,16 +119,16 @@ static size_t hdlc(uint8_t *out, size_t cap, const struct dlmsbuild_hdlc *h, con
 static int gen(const char *kind, unsigned long n)
 {
 	static uint8_t buf[8192], apdu[2048], ct[2048];
-	static const struct dlmsbuild_hdlc kaifa = { { 0x01 }, 1, { 0x02, 0x01 }, 2, 0x10, false, false };
+	static const struct dlmsbuild_hdlc kaifa = {{0x01}, 1, {0x02, 0x01}, 2, 0x10, false, false};
 	unsigned long long rnd = 88172645463325252ull;
 
 	if (!strcmp(kind, "garbage") || !strcmp(kind, "fakehdlc")) {
 		for (unsigned long i = 0; i < n; i += 9) {
 			uint8_t *p = buf;
 			if (!strcmp(kind, "fakehdlc")) {
-				/* 7E A0 L dst src control HCS: the scanner must check HCS, then wait for bytes that never
-				 * make a frame; the next 7E comes 9 bytes later. */
-				static const uint8_t h[] = { 0x7E, 0xA0, 0x80, 0x41, 0x08, 0x83, 0x13 };
+				/* 7E A0 L dst src control HCS: the scanner must check HCS, then wait for bytes that
+				 * never make a frame; the next 7E comes 9 bytes later. */
+				static const uint8_t h[] = {0x7E, 0xA0, 0x80, 0x41, 0x08, 0x83, 0x13};
 				memcpy(p, h, sizeof(h));
 				uint16_t hcs = dlmsbuild_crc16_x25(h + 1, 6);
 				p[7] = (uint8_t)hcs;
@@ -137,7 +137,10 @@ static int gen(const char *kind, unsigned long n)
 				for (int k = 0; k < 9; k++) {
 					rnd ^= rnd << 13, rnd ^= rnd >> 7, rnd ^= rnd << 17;
 					uint8_t b = (uint8_t)rnd;
-					p[k] = (b == '/' || b == 0x7E || b == 0x68 || b == 0xDB || b == 0xE6 || b == 0x0F) ? 0x20 : b;
+					p[k] =
+					    (b == '/' || b == 0x7E || b == 0x68 || b == 0xDB || b == 0xE6 || b == 0x0F)
+					        ? 0x20
+					        : b;
 				}
 			}
 			size_t w = n - i < 9 ? n - i : 9;
@@ -156,13 +159,13 @@ static int gen(const char *kind, unsigned long n)
 		} else if (!strcmp(kind, "aidon2")) {
 			len = hdlc(buf, sizeof(buf), &dlmsbuild_hdlc_aidon, apdu, aidon2_apdu(apdu, (unsigned)i));
 		} else if (!strcmp(kind, "gcm")) {
-			struct gcm_params prm = { .tag = 0xDB,
-				                  .system_title = { 'K', 'F', 'M', 0x10, 0x00, 0x01, 0x02, 0x03 },
-				                  .sc = 0x30,
-				                  .ic = (uint32_t)(1 + i),
-				                  .ek = bench_ek,
-				                  .ak = bench_ek,
-				                  .lenform = GCM_LEN_SHORTEST };
+			struct gcm_params prm = {.tag = 0xDB,
+			                         .system_title = {'K', 'F', 'M', 0x10, 0x00, 0x01, 0x02, 0x03},
+			                         .sc = 0x30,
+			                         .ic = (uint32_t)(1 + i),
+			                         .ek = bench_ek,
+			                         .ak = bench_ek,
+			                         .lenform = GCM_LEN_SHORTEST};
 			size_t an = aidon2_apdu(apdu, (unsigned)i);
 			size_t cn = gcm_build(&prm, apdu, an, ct, sizeof(ct));
 			len = cn ? hdlc(buf, sizeof(buf), &dlmsbuild_hdlc_aidon, ct, cn) : 0;
@@ -194,8 +197,8 @@ static void on_event(void *ctx, const struct sm_event *ev)
 
 static int feed(const char *path, size_t chunk)
 {
-	struct sm_decoder_config cfg = { .has_key = true, .has_auth_key = true };
-	struct count cnt = { 0, 0 };
+	struct sm_decoder_config cfg = {.has_key = true, .has_auth_key = true};
+	struct count cnt = {0, 0};
 	static uint8_t buf[1 << 20];
 	FILE *f = fopen(path, "rb");
 

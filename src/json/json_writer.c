@@ -102,21 +102,33 @@ static void nest_close(struct jw *w, char c)
 		w->buf[w->len++] = c;
 }
 
-void jw_object_begin(struct jw *w) { nest_open(w, '{'); }
-void jw_object_end(struct jw *w) { nest_close(w, '}'); }
-void jw_array_begin(struct jw *w) { nest_open(w, '['); }
-void jw_array_end(struct jw *w) { nest_close(w, ']'); }
+void jw_object_begin(struct jw *w)
+{
+	nest_open(w, '{');
+}
+void jw_object_end(struct jw *w)
+{
+	nest_close(w, '}');
+}
+void jw_array_begin(struct jw *w)
+{
+	nest_open(w, '[');
+}
+void jw_array_end(struct jw *w)
+{
+	nest_close(w, ']');
+}
 
 /* 1 = needs escaping. */
 static const unsigned char escape_class[256] = {
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-	0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0,
 };
 
 static const char hexdigits[] = "0123456789abcdef";
 
-#define ONES 0x0101010101010101ull
+#define ONES  0x0101010101010101ull
 #define HIGHS 0x8080808080808080ull
 
 /* Eight bytes at once: none below 0x20, none '"', none '\\' (the exact SWAR "has byte" tests). */
@@ -153,13 +165,27 @@ static void escaped(struct jw *w, const char *s, size_t n)
 		}
 		*o++ = '\\';
 		switch (c) {
-		case '"': *o++ = '"'; break;
-		case '\\': *o++ = '\\'; break;
-		case '\b': *o++ = 'b'; break;
-		case '\f': *o++ = 'f'; break;
-		case '\n': *o++ = 'n'; break;
-		case '\r': *o++ = 'r'; break;
-		case '\t': *o++ = 't'; break;
+		case '"':
+			*o++ = '"';
+			break;
+		case '\\':
+			*o++ = '\\';
+			break;
+		case '\b':
+			*o++ = 'b';
+			break;
+		case '\f':
+			*o++ = 'f';
+			break;
+		case '\n':
+			*o++ = 'n';
+			break;
+		case '\r':
+			*o++ = 'r';
+			break;
+		case '\t':
+			*o++ = 't';
+			break;
 		default:
 			*o++ = 'u';
 			*o++ = '0';

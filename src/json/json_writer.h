@@ -31,7 +31,10 @@ void jw_init(struct jw *w);
 void jw_free(struct jw *w);
 /* Start a new document in the same buffer (keeps the memory). */
 void jw_reset(struct jw *w);
-static inline bool jw_ok(const struct jw *w) { return !w->failed; }
+static inline bool jw_ok(const struct jw *w)
+{
+	return !w->failed;
+}
 /* The text so far, NUL-terminated (an empty string after a failure). */
 const char *jw_text(const struct jw *w, size_t *ret_len);
 
@@ -42,7 +45,10 @@ void jw_array_end(struct jw *w);
 
 /* A member name; the value follows with one of the calls below. */
 void jw_key(struct jw *w, const char *k, size_t n);
-static inline void jw_key_c(struct jw *w, const char *k) { jw_key(w, k, __builtin_strlen(k)); }
+static inline void jw_key_c(struct jw *w, const char *k)
+{
+	jw_key(w, k, __builtin_strlen(k));
+}
 /* A member name the caller knows needs no escaping (a literal, an OBIS code): copied as it is. */
 void jw_key_raw(struct jw *w, const char *k, size_t n);
 #define JW_KEY(w, lit) jw_key_raw((w), (lit), sizeof(lit) - 1)

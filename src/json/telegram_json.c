@@ -75,10 +75,14 @@ void sm_json_value(struct jw *w, const struct sm_telegram *t, const struct sm_va
 static const char *framing_key(enum sm_framing f)
 {
 	switch (f) {
-	case SM_FRAMING_DSMR: return "dsmr";
-	case SM_FRAMING_HDLC: return "hdlc";
-	case SM_FRAMING_MBUS: return "mbus";
-	case SM_FRAMING_RAW: return "raw";
+	case SM_FRAMING_DSMR:
+		return "dsmr";
+	case SM_FRAMING_HDLC:
+		return "hdlc";
+	case SM_FRAMING_MBUS:
+		return "mbus";
+	case SM_FRAMING_RAW:
+		return "raw";
 	}
 	return "raw";
 }

@@ -38,7 +38,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	json_object_put(o);
 
-	struct sm_decoder_config cfg = { .dsmr_crc_optional = true };
+	struct sm_decoder_config cfg = {.dsmr_crc_optional = true};
 	struct sm_decoder *dec = sm_decoder_new(&cfg, on_telegram, NULL, NULL, NULL);
 	if (!dec)
 		return 0;

@@ -69,7 +69,7 @@ static void corpus_frames_print_as_json_c_did(void **state)
 		skip();
 	struct corpus_case *cases;
 	size_t n = corpus_load(every_case, &cases);
-	struct cmp c = { 0 };
+	struct cmp c = {0};
 	size_t mismatched_cases = 0;
 	char first[1024] = "";
 	for (size_t i = 0; i < n; i++) {
@@ -106,7 +106,7 @@ static void built_frames_print_as_json_c_did(void **state)
 	(void)state;
 	char buf[1024];
 	size_t n = tricky_dsmr(buf, sizeof(buf));
-	struct cmp c = { 0 };
+	struct cmp c = {0};
 	struct sm_decoder *dec = sm_decoder_new(NULL, compare_telegram, NULL, &c, NULL);
 	assert_non_null(dec);
 	sm_decoder_feed(dec, (const uint8_t *)buf, n);
@@ -121,16 +121,16 @@ static void built_frames_print_as_json_c_did(void **state)
 static void repeated_key_keeps_first_place_later_value(void **state)
 {
 	(void)state;
-	struct sm_reading r[3] = { 0 };
+	struct sm_reading r[3] = {0};
 	for (int i = 0; i < 3; i++) {
 		r[i].value.type = SM_VALUE_NUMBER;
-		r[i].value.u.num = (struct sm_number){ (uint64_t)i + 1, 0, false };
+		r[i].value.u.num = (struct sm_number){(uint64_t)i + 1, 0, false};
 	}
 	r[0].has_obis = sm_obis_parse("1-0:1.8.0", 9, r[0].obis);
 	r[1].has_obis = false;
 	r[1].position = 7;
 	r[2].has_obis = sm_obis_parse("1-0:1.8.0", 9, r[2].obis);
-	struct sm_telegram t = { .protocol = SM_PROTOCOL_DLMS, .readings = r, .nreadings = 3 };
+	struct sm_telegram t = {.protocol = SM_PROTOCOL_DLMS, .readings = r, .nreadings = 3};
 	struct jw w;
 	jw_init(&w);
 	assert_true(sm_json_telegram(&w, &t));
@@ -159,7 +159,9 @@ static void fuzzed_strings_round_trip(void **state)
 		int mode = round % 3; /* any byte / mostly controls and quotes / UTF-8-ish text */
 		for (size_t i = 0; i < n; i++) {
 			uint64_t r = next();
-			s[i] = mode == 0 ? (char)r : mode == 1 ? "\"\\/\b\f\n\r\t\x01\x1f\x7f a"[r % 13] : (char)(0x20 + r % 0xE0);
+			s[i] = mode == 0   ? (char)r
+			       : mode == 1 ? "\"\\/\b\f\n\r\t\x01\x1f\x7f a"[r % 13]
+			                   : (char)(0x20 + r % 0xE0);
 		}
 		jw_reset(&w);
 		jw_string(&w, s, n);
@@ -202,8 +204,9 @@ static void structure_and_scalars(void **state)
 	jw_raw(&w, "1.230", 5);
 	jw_object_end(&w);
 	assert_true(jw_ok(&w));
-	assert_string_equal(jw_text(&w, NULL), "{\"a\":[-9223372036854775808,18446744073709551615,-1,0,[],{},false,null,"
-	                                       "\"00abff\",null],\"k\\\"\":1.230}");
+	assert_string_equal(jw_text(&w, NULL),
+	                    "{\"a\":[-9223372036854775808,18446744073709551615,-1,0,[],{},false,null,"
+	                    "\"00abff\",null],\"k\\\"\":1.230}");
 	json_object *o = json_tokener_parse(jw_text(&w, NULL));
 	assert_non_null(o);
 	json_object_put(o);
@@ -264,30 +267,31 @@ static void digit_emitters_print_what_printf_did(void **state)
 		if (obis[5] == 255)
 			snprintf(b, sizeof(b), "%u-%u:%u.%u.%u", obis[0], obis[1], obis[2], obis[3], obis[4]);
 		else
-			snprintf(b, sizeof(b), "%u-%u:%u.%u.%u.%u", obis[0], obis[1], obis[2], obis[3], obis[4], obis[5]);
+			snprintf(b, sizeof(b), "%u-%u:%u.%u.%u.%u", obis[0], obis[1], obis[2], obis[3], obis[4],
+			         obis[5]);
 		assert_string_equal(a, b);
 
 		uint64_t v = next() >> (next() % 64);
 		assert_int_equal(sm_u64_format(v, a, sizeof(a)), (size_t)snprintf(b, sizeof(b), "%" PRIu64, v));
 		assert_string_equal(a, b);
 
-		struct sm_datetime dt = { .year = (uint16_t)(r % 3 ? 2000 + r % 50 : r >> 48),
-			                  .month = (uint8_t)(r >> 8),
-			                  .day = (uint8_t)(r >> 16) % 40,
-			                  .hour = (uint8_t)(r >> 24) % 30,
-			                  .minute = (uint8_t)(r >> 32),
-			                  .second = (uint8_t)(r >> 40) % 70,
-			                  .has_date = (r >> 56) & 1,
-			                  .has_time = (r >> 57) & 1,
-			                  .has_offset = (r >> 58) & 1,
-			                  .offset_min = (int16_t)(r % 5 ? (int)(next() % 1500) - 750 : (int16_t)next()) };
+		struct sm_datetime dt = {.year = (uint16_t)(r % 3 ? 2000 + r % 50 : r >> 48),
+		                         .month = (uint8_t)(r >> 8),
+		                         .day = (uint8_t)(r >> 16) % 40,
+		                         .hour = (uint8_t)(r >> 24) % 30,
+		                         .minute = (uint8_t)(r >> 32),
+		                         .second = (uint8_t)(r >> 40) % 70,
+		                         .has_date = (r >> 56) & 1,
+		                         .has_time = (r >> 57) & 1,
+		                         .has_offset = (r >> 58) & 1,
+		                         .offset_min = (int16_t)(r % 5 ? (int)(next() % 1500) - 750 : (int16_t)next())};
 		size_t n = sm_datetime_format(&dt, a, sizeof(a));
 		assert_int_equal(n, datetime_printf(&dt, b, sizeof(b)));
 		if (n)
 			assert_string_equal(a, b);
 	}
 	/* Does not fit: empty string, 0. */
-	uint8_t obis[6] = { 255, 255, 255, 255, 255, 254 };
+	uint8_t obis[6] = {255, 255, 255, 255, 255, 254};
 	assert_int_equal(sm_obis_format(obis, a, 23), 0);
 	assert_string_equal(a, "");
 	assert_int_equal(sm_obis_format(obis, a, 24), 23);
@@ -298,12 +302,12 @@ static void digit_emitters_print_what_printf_did(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(corpus_frames_print_as_json_c_did),
-		cmocka_unit_test(built_frames_print_as_json_c_did),
-		cmocka_unit_test(repeated_key_keeps_first_place_later_value),
-		cmocka_unit_test(fuzzed_strings_round_trip),
-		cmocka_unit_test(structure_and_scalars),
-		cmocka_unit_test(digit_emitters_print_what_printf_did),
+	    cmocka_unit_test(corpus_frames_print_as_json_c_did),
+	    cmocka_unit_test(built_frames_print_as_json_c_did),
+	    cmocka_unit_test(repeated_key_keeps_first_place_later_value),
+	    cmocka_unit_test(fuzzed_strings_round_trip),
+	    cmocka_unit_test(structure_and_scalars),
+	    cmocka_unit_test(digit_emitters_print_what_printf_did),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
