@@ -33,7 +33,7 @@ static void on_telegram(void *ctx, const struct sm_telegram *tg)
 	unsigned long n;
 	double t0, t;
 
-	if (!d || discovery_update(d, "E0012345678", tg, &b) < 0 || b.n == 0) {
+	if (!d || discovery_update(d, "E0012345678", NULL, tg, &b) < 0 || b.n == 0) {
 		*rc = 1;
 		discovery_free(d);
 		return;
@@ -52,7 +52,7 @@ static void on_telegram(void *ctx, const struct sm_telegram *tg)
 	printf("state object (%zu readings): %.1f us per telegram\n", tg->nreadings, t / (double)n * 1e6);
 
 	for (n = 0, t0 = now(); (t = now() - t0) < seconds; n++) {
-		discovery_update(d, "E0012345678", tg, &b); /* unchanged layout: nothing to send */
+		discovery_update(d, "E0012345678", NULL, tg, &b); /* unchanged layout: nothing to send */
 		if (b.n)
 			*rc = 1;
 	}

@@ -113,12 +113,17 @@ static const struct option_def options[] = {
 	  F(discovery_prefix), 0, "no '+', '#', and no leading or trailing '/'" },
 	{ "homeassistant", "expire_after", OPT_UINT, 0, 0, 86400, "300", F(expire_after), 0, "seconds; 0 = not sent" },
 	{ "homeassistant", "stale_after", OPT_UINT, 0, 0, 30u * 86400u, "7500", F(stale_after), 0, "seconds; 0 = never" },
+	{ "homeassistant", "status_topic", OPT_STRING, OPTF_TOPIC, 0, 0, NULL, F(ha_status_topic), 0,
+	  "Home Assistant's birth message topic (MQTT integration options); unset = <discovery_prefix>/status" },
 	{ "homeassistant", "device_discovery", OPT_BOOL, 0, 0, 0, "false", F(device_discovery), 0, NULL },
 	{ "homeassistant", "reactive_energy_class", OPT_BOOL, 0, 0, 0, "false", F(reactive_energy_class), 0, NULL },
 	{ "homeassistant", "max_energy_jump_kwh", OPT_DOUBLE, 0, 0, 1e9, "10", F(max_energy_jump_kwh), 0,
 	  "kWh; 0 = no fixed allowance" },
 	{ "homeassistant", "max_power_kw", OPT_DOUBLE, 0, 0, 1e9, "200", F(max_power_kw), 0,
 	  "kW; 0 = no allowance growing with time" },
+
+	{ "daemon", "state_dir", OPT_STRING, OPTF_REQUIRED, 0, 0, "/var/lib/smartmeterd", F(state_dir), 0,
+	  "a directory the daemon may write (systemd StateDirectory=)" },
 
 	{ "log", "level", OPT_LEVEL, 0, 0, 0, "info", F(log_level), 0, "use error, warning, notice, info or debug" },
 	{ "log", "capture_file", OPT_STRING, 0, 0, 0, NULL, F(capture_file), 0, NULL },
@@ -128,7 +133,7 @@ static const struct option_def options[] = {
 
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))
 
-static const char *const sections[] = { "serial", "meter", "mqtt", "homeassistant", "log" };
+static const char *const sections[] = { "serial", "meter", "mqtt", "homeassistant", "daemon", "log" };
 
 const char *serial_format_name(enum serial_format f)
 {
@@ -530,6 +535,26 @@ static size_t option_index(const char *section, const char *key)
 }
 
 /* Cross-key rules and the secret files, once every line has been read. */
+/* "host:port" or "[v6]:port" with a port of digits (what serial.c's tcp:// relay needs). */
+static bool tcp_spec_ok(const char *hp)
+{
+	const char *colon;
+	if (*hp == '[') {
+		const char *end = strchr(hp, ']');
+		if (!end || end == hp + 1 || end[1] != ':')
+			return false;
+		colon = end + 1;
+	} else {
+		colon = strrchr(hp, ':');
+		if (!colon || colon == hp)
+			return false;
+	}
+	if (!colon[1] || strspn(colon + 1, "0123456789") != strlen(colon + 1))
+		return false;
+	unsigned long port = strtoul(colon + 1, NULL, 10);
+	return port >= 1 && port <= 65535;
+}
+
 static int finish(struct config *cfg, const char *name, const unsigned *lines, struct config_diag *diag)
 {
 	struct {
@@ -603,6 +628,22 @@ static int finish(struct config *cfg, const char *name, const unsigned *lines, s
 		diag_error(diag, name, lines[i], "tls_cert_file and tls_key_file go together (client certificate + its key)");
 		return -1;
 	}
+	/* host = "192.168.1.10:1883" would be looked up as a name and fail at run time. */
+	const char *colon = cfg->host ? strchr(cfg->host, ':') : NULL;
+	if (cfg->host && (cfg->host[0] == '[' || (colon && !strchr(colon + 1, ':')))) {
+		diag_error(diag, name, lines[option_index("mqtt", "host")],
+		           "host '%s' must be a name or address without a port (hint: set port = ... on its own line)", cfg->host);
+		return -1;
+	}
+	if (cfg->device && !strncmp(cfg->device, "tcp://", 6) && !tcp_spec_ok(cfg->device + 6)) {
+		diag_error(diag, name, lines[option_index("serial", "device")],
+		           "device '%s' must be tcp://host:port (an IPv6 address as tcp://[addr]:port)", cfg->device);
+		return -1;
+	}
+	bool any = false;
+	for (size_t i = 0; i < NOPTIONS; i++)
+		any |= lines[i] != 0;
+	cfg->empty = !any;
 	cfg->tls = cfg->tls_ca_file || cfg->tls_cert_file || cfg->tls_insecure;
 	if (cfg->tls && !cfg->tls_ca_file) {
 		size_t i = option_index("mqtt", cfg->tls_cert_file ? "tls_cert_file" : "tls_insecure");
@@ -807,16 +848,64 @@ size_t config_slug(const char *in, char *out, size_t outsz)
 	return o;
 }
 
-void config_default_instance(char *out, size_t outsz)
+void config_default_instance(const char *config_path, char *out, size_t outsz)
 {
-	char host[256];
+	char host[256], file[128], slug[128];
+	size_t n = 0;
+
 	if (gethostname(host, sizeof(host)) == 0) {
 		host[sizeof(host) - 1] = '\0';
 		char *dot = strchr(host, '.');
 		if (dot)
 			*dot = '\0';
-		if (config_slug(host, out, outsz) > 0)
-			return;
+		n = config_slug(host, out, outsz);
 	}
-	snprintf(out, outsz, "smartmeterd");
+	if (n == 0)
+		n = (size_t)snprintf(out, outsz, "smartmeterd");
+	const char *base = config_path ? strrchr(config_path, '/') : NULL;
+	base = base ? base + 1 : config_path;
+	if (!base || !strcmp(base, "smartmeter.conf"))
+		return;
+	snprintf(file, sizeof(file), "%s", base);
+	size_t fl = strlen(file);
+	if (fl > 5 && !strcmp(file + fl - 5, ".conf"))
+		file[fl - 5] = '\0';
+	if (config_slug(file, slug, sizeof(slug)) > 0 && n < outsz)
+		snprintf(out + n, outsz - n, "_%s", slug);
+}
+
+void config_instance(const struct config *cfg, char *out, size_t outsz)
+{
+	if (cfg->instance)
+		snprintf(out, outsz, "%s", cfg->instance);
+	else
+		config_default_instance(cfg->path, out, outsz);
+}
+
+int config_check_runtime(const struct config *cfg, struct config_diag *diag)
+{
+	const struct {
+		const char *key, *path;
+	} files[] = {
+		{ "tls_ca_file", cfg->tls_ca_file },     { "tls_cert_file", cfg->tls_cert_file },
+		{ "tls_key_file", cfg->tls_key_file },   { "key_file", cfg->key_file },
+		{ "auth_key_file", cfg->auth_key_file }, { "password_file", cfg->password_file },
+	};
+	const char *name = cfg->path ? cfg->path : "configuration";
+
+	if (cfg->empty) {
+		diag_error(diag, name, 0, "sets no option at all (empty file?); a daemon needs at least [serial] device");
+		return -1;
+	}
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		if (!files[i].path)
+			continue;
+		int fd = open(files[i].path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+		if (fd < 0) {
+			diag_error(diag, name, 0, "%s '%s': cannot read: %s", files[i].key, files[i].path, strerror(errno));
+			return -1;
+		}
+		close(fd);
+	}
+	return 0;
 }

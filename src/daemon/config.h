@@ -73,10 +73,14 @@ struct config {
 	char *discovery_prefix;
 	unsigned expire_after;   /* seconds, 0 = not sent; raised to 3 push intervals when the meter is slower */
 	unsigned stale_after;    /* seconds of telegrams before configs we no longer produce are removed; 0 = never */
+	char *ha_status_topic;   /* NULL = <discovery_prefix>/status */
 	bool device_discovery;
 	bool reactive_energy_class;
 	double max_energy_jump_kwh; /* guard.h: increase always plausible; both 0 = only decreases held */
 	double max_power_kw;        /* guard.h: plus this power x the time since the last value */
+
+	/* [daemon] */
+	char *state_dir;         /* learned meter identities (identity.h) */
 
 	/* [log] */
 	enum log_level log_level;
@@ -85,6 +89,7 @@ struct config {
 
 	/* where it came from */
 	char *path;
+	bool empty;              /* the text set no option at all (an empty or truncated file) */
 };
 
 /* Why a load failed: "file:line: message" (and a hint on the same line). Warnings are things the
@@ -120,7 +125,16 @@ bool config_keys_changed(const struct config *a, const struct config *b);
  * Returns the slug length (0 for empty/unslugable input). */
 size_t config_slug(const char *in, char *out, size_t outsz);
 
-/* Default instance name: the hostname slug, or "smartmeterd". */
-void config_default_instance(char *out, size_t outsz);
+/* What only shows when the daemon starts, so that --check-config and SIGHUP refuse it beforehand: a
+ * file that sets nothing (empty or truncated), and tls_ca_file / tls_cert_file / tls_key_file /
+ * key_file / auth_key_file / password_file that cannot be read now. 0, or -1 with diag->error set. */
+int config_check_runtime(const struct config *cfg, struct config_diag *diag);
+
+/* Default instance name for the configuration file at config_path (NULL = the default file): the
+ * hostname slug, followed by "_<file name without .conf>" unless the file is called smartmeter.conf,
+ * so two daemons with their own files on one host get their own client id and status topic. */
+void config_default_instance(const char *config_path, char *out, size_t outsz);
+/* [mqtt] instance, or the default above. */
+void config_instance(const struct config *cfg, char *out, size_t outsz);
 
 #endif

@@ -10,6 +10,7 @@
 
 #include "config.h"
 #include "discovery.h"
+#include "identity.h"
 #include "smartmeter/obis.h"
 #include "state.h"
 
@@ -128,6 +129,7 @@ struct scene {
 	struct entity *ent;
 	size_t nent, cap;
 	char status_topic[256], avail_topic[256], state_topic[256];
+	bool empty_channel[1 + MAX_SUBDEVICES]; /* an M-Bus channel with no value: not a device (no entities) */
 };
 
 /* Truncating copy: names and models longer than the buffers are cut, never overflowed. */
@@ -153,6 +155,12 @@ static bool reading_text(const struct sm_reading *r, char *out, size_t sz)
 	return out[0] != '\0';
 }
 
+static bool code_text(const struct sm_telegram *t, uint8_t a, uint8_t b, uint8_t c, uint8_t d, uint8_t e, char *out,
+                      size_t sz)
+{
+	return identity_code_text(t, a, b, c, d, e, out, sz);
+}
+
 static const struct sm_reading *find_code(const struct sm_telegram *t, uint8_t a, uint8_t b, uint8_t c, uint8_t d,
                                           uint8_t e)
 {
@@ -160,69 +168,20 @@ static const struct sm_reading *find_code(const struct sm_telegram *t, uint8_t a
 	return sm_telegram_find(t, o);
 }
 
-static bool code_text(const struct sm_telegram *t, uint8_t a, uint8_t b, uint8_t c, uint8_t d, uint8_t e, char *out,
-                      size_t sz)
-{
-	const struct sm_reading *r = find_code(t, a, b, c, d, e);
-	return r && reading_text(r, out, sz);
-}
-
-/* DSMR identification "ISK5\2M550T-1012": 3-letter FLAG id, baud digit, optional "\<digit>", model. */
-static void dsmr_model(const char *header, char *out, size_t sz)
-{
-	const char *p = header;
-	if (strlen(p) < 5) {
-		copy_text(out, sz, header);
-		return;
-	}
-	p += 4;
-	if (p[0] == '\\' && p[1])
-		p += 2;
-	copy_text(out, sz, *p ? p : header);
-}
-
-static void main_device(struct scene *s, const struct sm_telegram *t)
+/* The electricity meter's device block: the identity the publisher learned (identity.h), never what
+ * one frame happens to carry, so list 1 and list 3 of one meter describe one device. */
+static void main_device(struct scene *s, const struct identity *id)
 {
 	struct device *d = &s->dev[0];
-	char buf[TEXT_LEN];
-	const char *vendor = discovery_vendor(t->header);
 
 	snprintf(d->id, sizeof(d->id), "%s_%.90s", DISCOVERY_ID_PREFIX, s->meter_id);
 	copy_text(d->node, sizeof(d->node), s->meter_id);
 	copy_text(d->name, sizeof(d->name), "Smart meter");
 	d->used = true;
-
-	/* Logical device name (0-0:42.0.0, hex in LU/HU DSMR), then the system title of encrypted frames,
-	 * then equipment ids that embed the FLAG id ("1KFM0200169986", "1ESY1313002565"). */
-	if (!vendor && code_text(t, 0, 0, 42, 0, 0, buf, sizeof(buf)))
-		vendor = discovery_vendor(buf);
-	if (!vendor && t->encrypted) {
-		char st[4] = { (char)t->system_title[0], (char)t->system_title[1], (char)t->system_title[2], 0 };
-		vendor = discovery_vendor(st);
-	}
-	if (!vendor && code_text(t, 0, 0, 96, 1, 0, buf, sizeof(buf)))
-		vendor = discovery_vendor(buf + 1);
-	if (!vendor && code_text(t, 0, 0, 96, 1, 255, buf, sizeof(buf)))
-		vendor = discovery_vendor(buf + 1);
-	copy_text(d->manufacturer, sizeof(d->manufacturer), vendor);
-
-	if (code_text(t, 0, 0, 96, 1, 7, buf, sizeof(buf)) || code_text(t, 1, 0, 96, 1, 1, buf, sizeof(buf)) ||
-	    code_text(t, 1, 1, 96, 1, 1, buf, sizeof(buf)))
-		copy_text(d->model, sizeof(d->model), buf);
-	else if (t->header && t->protocol == SM_PROTOCOL_DSMR)
-		dsmr_model(t->header, d->model, sizeof(d->model));
-	else if (t->header)
-		copy_text(d->model, sizeof(d->model), t->header);
-	else
-		copy_text(d->model, sizeof(d->model), t->protocol == SM_PROTOCOL_DSMR ? "DSMR meter" : "DLMS/COSEM meter");
-	/* DSMR version "50" -> "DSMR 5.0" makes the model line say which P1 dialect it speaks. */
-	if (t->dsmr_version && strlen(t->dsmr_version) == 2 && strlen(d->model) + 12 < sizeof(d->model)) {
-		size_t n = strlen(d->model);
-		snprintf(d->model + n, sizeof(d->model) - n, " (DSMR %c.%c)", t->dsmr_version[0], t->dsmr_version[1]);
-	}
-	copy_text(d->serial, sizeof(d->serial), t->meter_id);
-	if (!code_text(t, 1, 0, 0, 2, 0, d->sw, sizeof(d->sw)))
-		code_text(t, 1, 1, 0, 2, 0, d->sw, sizeof(d->sw));
+	copy_text(d->manufacturer, sizeof(d->manufacturer), id->manufacturer);
+	copy_text(d->model, sizeof(d->model), id->model[0] ? id->model : id->dsmr ? "DSMR meter" : "DLMS/COSEM meter");
+	copy_text(d->serial, sizeof(d->serial), id->serial);
+	copy_text(d->sw, sizeof(d->sw), id->sw);
 }
 
 static unsigned mbus_type(const struct sm_telegram *t, uint8_t ch)
@@ -339,6 +298,8 @@ static int reading_entities(struct scene *s, const struct sm_telegram *t, const 
 		return 0;
 	if (info && info->sub_device && r->obis[1] >= 1 && r->obis[1] <= MAX_SUBDEVICES) {
 		dev = r->obis[1];
+		if (s->empty_channel[dev])
+			return 0;
 		sub_device(s, t, (uint8_t)dev);
 	}
 
@@ -572,28 +533,56 @@ static int emit_devices(struct scene *s, struct discovery_batch *out)
 	return 0;
 }
 
-int discovery_build(const struct discovery_options *o, const char *meter_id, const struct sm_telegram *t,
-                    struct discovery_batch *out)
+/* True when channel ch carries a value (a register, not just its device type or serial): only then is
+ * it a device of its own. */
+static bool channel_has_reading(const struct sm_telegram *t, uint8_t ch)
+{
+	for (size_t i = 0; i < t->nreadings; i++) {
+		const struct sm_reading *r = &t->readings[i];
+		const struct sm_obis_info *info = r->has_obis && r->obis[1] == ch ? sm_obis_lookup(r->obis) : NULL;
+		if (info && info->sub_device && (info->medium_class || (r->obis[2] == 24 && r->obis[3] == 2)))
+			return true;
+	}
+	return false;
+}
+
+static int scene_fill(struct scene *s, const struct discovery_options *o, const char *meter_id,
+                      const struct identity *id, const struct sm_telegram *t)
+{
+	memset(s, 0, sizeof(*s));
+	s->o = o;
+	s->meter_id = meter_id;
+	for (uint8_t ch = 1; ch <= MAX_SUBDEVICES; ch++)
+		s->empty_channel[ch] = !channel_has_reading(t, ch);
+	snprintf(s->status_topic, sizeof(s->status_topic), "%s/%s/status", o->topic_prefix, o->instance);
+	snprintf(s->avail_topic, sizeof(s->avail_topic), "%s/%s/availability", o->topic_prefix, meter_id);
+	snprintf(s->state_topic, sizeof(s->state_topic), "%s/%s/state", o->topic_prefix, meter_id);
+	main_device(s, id);
+	for (size_t i = 0; i < t->nreadings; i++)
+		if (reading_entities(s, t, &t->readings[i]) < 0)
+			return -1;
+	if (o->health && health_entities(s) < 0)
+		return -1;
+	return 0;
+}
+
+int discovery_build_meter(const struct discovery_options *o, const char *meter_id, const struct identity *id,
+                          const struct sm_telegram *t, struct discovery_batch *out)
 {
 	struct scene s;
 	int rc = -1;
-
-	memset(&s, 0, sizeof(s));
-	s.o = o;
-	s.meter_id = meter_id;
-	snprintf(s.status_topic, sizeof(s.status_topic), "%s/%s/status", o->topic_prefix, o->instance);
-	snprintf(s.avail_topic, sizeof(s.avail_topic), "%s/%s/availability", o->topic_prefix, meter_id);
-	snprintf(s.state_topic, sizeof(s.state_topic), "%s/%s/state", o->topic_prefix, meter_id);
-	main_device(&s, t);
-	for (size_t i = 0; i < t->nreadings; i++)
-		if (reading_entities(&s, t, &t->readings[i]) < 0)
-			goto out;
-	if (o->health && health_entities(&s) < 0)
-		goto out;
-	rc = o->device_discovery ? emit_devices(&s, out) : emit_entities(&s, out);
-out:
+	if (scene_fill(&s, o, meter_id, id, t) == 0)
+		rc = o->device_discovery ? emit_devices(&s, out) : emit_entities(&s, out);
 	free(s.ent);
 	return rc;
+}
+
+int discovery_build(const struct discovery_options *o, const char *meter_id, const struct sm_telegram *t,
+                    struct discovery_batch *out)
+{
+	struct identity id;
+	identity_from_telegram(t, &id);
+	return discovery_build_meter(o, meter_id, &id, t, out);
 }
 
 void discovery_batch_free(struct discovery_batch *b)
@@ -611,19 +600,31 @@ void discovery_batch_free(struct discovery_batch *b)
 
 /* ---- health keys ---- */
 
-void discovery_health_add(json_object *state, const struct discovery_health *h)
+int discovery_health_add(struct state_list *l, const struct discovery_health *h)
 {
-	char buf[40];
+	const struct {
+		const char *key;
+		uint64_t n;
+	} counters[] = { { "decoder_frames", h->frames },
+		         { "decoder_crc_errors", h->crc_errors },
+		         { "decoder_decrypt_errors", h->decrypt_errors } };
+	struct state_value v = { .type = STATE_NUMBER };
 	struct tm tm;
+	int rc = 0;
 
-	json_object_object_add(state, "decoder_frames", json_object_new_uint64(h->frames));
-	json_object_object_add(state, "decoder_crc_errors", json_object_new_uint64(h->crc_errors));
-	json_object_object_add(state, "decoder_decrypt_errors", json_object_new_uint64(h->decrypt_errors));
-	if (h->last_frame && gmtime_r(&h->last_frame, &tm) && strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S+00:00", &tm))
-		json_object_object_add(state, "decoder_last_frame", json_object_new_string(buf));
-	else
-		json_object_object_add(state, "decoder_last_frame", NULL);
-	json_object_object_add(state, "decoder_serial", h->serial ? json_object_new_string(h->serial) : NULL);
+	for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); i++) {
+		v.num = (struct sm_number){ .mag = counters[i].n };
+		rc |= state_list_set(l, counters[i].key, &v, NULL);
+	}
+	v.type = STATE_NULL;
+	if (h->last_frame && gmtime_r(&h->last_frame, &tm) &&
+	    strftime(v.text, sizeof(v.text), "%Y-%m-%dT%H:%M:%S+00:00", &tm))
+		v.type = STATE_TEXT;
+	rc |= state_list_set(l, "decoder_last_frame", &v, NULL);
+	v.type = h->serial ? STATE_TEXT : STATE_NULL;
+	snprintf(v.text, sizeof(v.text), "%s", h->serial ? h->serial : "");
+	rc |= state_list_set(l, "decoder_serial", &v, NULL);
+	return rc ? -1 : 0;
 }
 
 /* ---- the announcer ---- */
@@ -644,8 +645,10 @@ struct discovery {
 	size_t n, cap;
 	char **col;       /* collected retained configs of ours (topics) */
 	size_t ncol, capcol;
-	uint64_t fingerprint;
-	bool has_fingerprint;
+	uint64_t fingerprints[DISCOVERY_LAYOUTS]; /* layouts already turned into configs (list 1/2/3 ...) */
+	size_t nfp;
+	char (*keys)[64]; /* state keys the published entities read */
+	size_t nkeys, capkeys;
 };
 
 static void drop_options(struct discovery *d)
@@ -676,7 +679,10 @@ static void drop_cache(struct discovery *d)
 	free(d->v);
 	d->v = NULL;
 	d->n = d->cap = 0;
-	d->has_fingerprint = false;
+	d->nfp = 0;
+	free(d->keys);
+	d->keys = NULL;
+	d->nkeys = d->capkeys = 0;
 }
 
 /* a + b + c in a new string, NULL on ENOMEM. */
@@ -702,7 +708,7 @@ static int take_options(struct discovery *d, const struct discovery_options *o)
 
 	for (size_t i = 0; i < 4; i++)
 		ok &= (dup[i] = strdup(src[i])) != NULL;
-	derived[0] = join(src[0], "/status", "");
+	derived[0] = o->ha_status_topic ? strdup(o->ha_status_topic) : join(src[0], "/status", "");
 	char *mid = join(src[1], "/", src[2]);
 	derived[1] = mid ? join(mid, "/status", "") : NULL;
 	free(mid);
@@ -724,11 +730,12 @@ static int take_options(struct discovery *d, const struct discovery_options *o)
 	d->o.topic_prefix = dup[1];
 	d->o.instance = dup[2];
 	d->o.version = dup[3];
+	d->o.ha_status_topic = NULL; /* d->ha_status holds it */
 	d->ha_status = derived[0];
 	d->own_status = derived[1];
 	d->filters[0] = derived[2];
 	d->filters[1] = derived[3];
-	d->has_fingerprint = false;
+	d->nfp = 0;
 	return 0;
 }
 
@@ -814,15 +821,13 @@ static bool identity_code(const uint8_t *o)
 }
 
 /* Everything discovery_build() looks at, so that an unchanged layout costs one hash per frame. */
-static uint64_t fingerprint(const char *meter_id, const struct sm_telegram *t)
+static uint64_t fingerprint(const char *meter_id, const struct identity *id, const struct sm_telegram *t)
 {
 	uint64_t h = 0xcbf29ce484222325ull;
 	char text[TEXT_LEN];
 
 	h = fnv_str(h, meter_id);
-	h = fnv_str(h, t->header);
-	h = fnv_str(h, t->meter_id);
-	h = fnv_str(h, t->dsmr_version);
+	h = fnv(h, id, sizeof(*id));
 	h = fnv(h, &t->protocol, sizeof(t->protocol));
 	h = fnv(h, &t->encrypted, sizeof(t->encrypted));
 	if (t->encrypted)
@@ -875,17 +880,49 @@ static int batch_add(struct discovery_batch *out, const char *topic, const char 
 	return 0;
 }
 
-int discovery_update(struct discovery *d, const char *meter_id, const struct sm_telegram *t,
-                     struct discovery_batch *out)
+static int add_key(struct discovery *d, const char *key)
 {
-	uint64_t fp = fingerprint(meter_id, t);
+	for (size_t i = 0; i < d->nkeys; i++)
+		if (!strcmp(d->keys[i], key))
+			return 0;
+	if (d->nkeys >= DISCOVERY_MAX_KEYS || strlen(key) >= sizeof(d->keys[0]))
+		return 0;
+	if (d->nkeys == d->capkeys) {
+		size_t cap = d->capkeys ? d->capkeys * 2 : 64;
+		char(*n)[64] = realloc(d->keys, cap * sizeof(*n));
+		if (!n)
+			return -1;
+		d->keys = n;
+		d->capkeys = cap;
+	}
+	snprintf(d->keys[d->nkeys++], sizeof(d->keys[0]), "%s", key);
+	return 0;
+}
+
+int discovery_update(struct discovery *d, const char *meter_id, const struct identity *id,
+                     const struct sm_telegram *t, struct discovery_batch *out)
+{
+	struct identity derived;
 	struct discovery_batch fresh = { 0 };
+	struct scene s;
 	int rc = -1;
 
-	if (d->o.disabled || (d->has_fingerprint && fp == d->fingerprint))
+	if (!id) {
+		identity_from_telegram(t, &derived);
+		id = &derived;
+	}
+	uint64_t fp = fingerprint(meter_id, id, t);
+	if (d->o.disabled)
 		return 0;
-	if (discovery_build(&d->o, meter_id, t, &fresh) < 0)
+	for (size_t i = 0; i < d->nfp; i++)
+		if (d->fingerprints[i] == fp)
+			return 0;
+	if (scene_fill(&s, &d->o, meter_id, id, t) < 0 ||
+	    (d->o.device_discovery ? emit_devices(&s, &fresh) : emit_entities(&s, &fresh)) < 0)
 		goto out;
+	for (size_t i = 0; i < s.nent; i++)
+		if (add_key(d, s.ent[i].key) < 0)
+			goto out;
 	for (size_t i = 0; i < fresh.n; i++) {
 		struct discovery_msg *m = &fresh.msgs[i];
 		struct cached *c = cache_find(d, m->topic);
@@ -914,12 +951,56 @@ int discovery_update(struct discovery *d, const char *meter_id, const struct sm_
 		if (batch_add(out, c->topic, c->payload, c->len) < 0)
 			goto out;
 	}
-	d->fingerprint = fp;
-	d->has_fingerprint = true;
+	/* Remember the layout (oldest forgotten first): alternating lists cost one hash per frame. */
+	if (d->nfp == DISCOVERY_LAYOUTS) {
+		memmove(d->fingerprints, d->fingerprints + 1, (DISCOVERY_LAYOUTS - 1) * sizeof(d->fingerprints[0]));
+		d->nfp--;
+	}
+	d->fingerprints[d->nfp++] = fp;
 	rc = 0;
 out:
+	free(s.ent);
 	discovery_batch_free(&fresh);
 	return rc;
+}
+
+size_t discovery_keys(const struct discovery *d, const char (**ret)[64])
+{
+	*ret = d->keys;
+	return d->nkeys;
+}
+
+/* "<prefix>/<component>/<node>/<object>/config" or "<prefix>/device/<node>/config": is node this meter's
+ * (meter_id or meter_id_mbus<n>)? */
+static bool topic_of_meter(const struct discovery *d, const char *topic, const char *meter_id)
+{
+	const char *rest = topic + strlen(d->o.discovery_prefix) + 1;
+	const char *node = strchr(rest, '/');
+	size_t n = strlen(meter_id);
+	if (!node || strncmp(node + 1, meter_id, n) != 0)
+		return false;
+	const char *after = node + 1 + n;
+	return *after == '/' || !strncmp(after, "_mbus", 5);
+}
+
+int discovery_forget_meter(struct discovery *d, const char *meter_id, struct discovery_batch *out)
+{
+	size_t keep = 0;
+	for (size_t i = 0; i < d->n; i++) {
+		struct cached *c = &d->v[i];
+		if (topic_of_meter(d, c->topic, meter_id)) {
+			if (removal(out, c->topic) < 0)
+				return -1;
+			free(c->topic);
+			free(c->payload);
+		} else {
+			d->v[keep++] = *c;
+		}
+	}
+	d->n = keep;
+	d->nfp = 0;
+	d->nkeys = 0;
+	return 0;
 }
 
 int discovery_all(const struct discovery *d, struct discovery_batch *out)

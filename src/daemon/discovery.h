@@ -28,6 +28,11 @@
 #define DISCOVERY_MIN_EXPIRE_TOTALS 7500u
 /* Config messages kept for re-publication: ~60 entities per meter, a few meters at most. */
 #define DISCOVERY_MAX_CONFIGS 2048u
+/* Telegram layouts remembered as already described: Nordic lists 1, 2 and 3, DSMR with and without
+ * the gas line, and room to spare. */
+#define DISCOVERY_LAYOUTS 8u
+/* State keys remembered (identity.h persists them). */
+#define DISCOVERY_MAX_KEYS 256u
 
 struct discovery_options {
 	const char *discovery_prefix; /* "homeassistant" */
@@ -39,6 +44,7 @@ struct discovery_options {
 	unsigned expire_after;        /* seconds for measurements, 0 = not sent (totals: >= DISCOVERY_MIN_EXPIRE_TOTALS) */
 	bool health;                  /* add the decoder health entities (keys from discovery_health_add) */
 	bool disabled;                /* [homeassistant] discovery = false: publish nothing, remove what we published */
+	const char *ha_status_topic;  /* HA's birth topic; NULL = <discovery_prefix>/status */
 };
 
 struct discovery_msg {
@@ -59,6 +65,11 @@ void discovery_batch_free(struct discovery_batch *b); /* frees the messages, kee
  * 0, or -1 on ENOMEM. */
 int discovery_build(const struct discovery_options *o, const char *meter_id, const struct sm_telegram *t,
                     struct discovery_batch *out);
+/* The same for a meter whose identity (device block: manufacturer, model, serial, firmware) is known
+ * apart from this telegram (identity.h), so every list of one meter describes the same device. */
+struct identity;
+int discovery_build_meter(const struct discovery_options *o, const char *meter_id, const struct identity *id,
+                          const struct sm_telegram *t, struct discovery_batch *out);
 
 /* ---- the decoder-health entities: the publisher adds these keys to the state object ---- */
 struct discovery_health {
@@ -69,8 +80,9 @@ struct discovery_health {
 	const char *serial;       /* detected serial settings, e.g. "115200 8N1", or NULL */
 };
 /* Adds decoder_frames, decoder_crc_errors, decoder_decrypt_errors, decoder_last_frame (ISO 8601 UTC),
- * decoder_serial to a state object. */
-void discovery_health_add(json_object *state, const struct discovery_health *h);
+ * decoder_serial to a telegram's state list. 0 or -1 (ENOMEM). */
+struct state_list;
+int discovery_health_add(struct state_list *l, const struct discovery_health *h);
 
 /* ---- the announcer: remembers what was published ---- */
 struct discovery;
@@ -83,15 +95,21 @@ void discovery_free(struct discovery *d);                           /* NULL ok *
 int discovery_reconfigure(struct discovery *d, const struct discovery_options *o, struct discovery_batch *out);
 
 /* The configs this telegram needs that were not yet published with identical content (first
- * telegram: all of them; a new OBIS code or a changed device: those; the same layout again: none,
- * without even building them). Appends to out; 0 or -1 (ENOMEM). */
-int discovery_update(struct discovery *d, const char *meter_id, const struct sm_telegram *t,
-                     struct discovery_batch *out);
+ * telegram: all of them; a new OBIS code or a changed device: those; a layout seen among the last
+ * DISCOVERY_LAYOUTS again: none, without even building them). id = the meter's learned identity (NULL:
+ * from this telegram). Configs of other layouts stay published: list 1 does not remove list 3's entities.
+ * Appends to out; 0 or -1 (ENOMEM). */
+int discovery_update(struct discovery *d, const char *meter_id, const struct identity *id,
+                     const struct sm_telegram *t, struct discovery_batch *out);
+/* The state keys the published entities read (so the state topic can carry every one of them). */
+size_t discovery_keys(const struct discovery *d, const char (**ret)[64]);
+/* The meter's configs are stale (a stand-in id replaced by the real one): out gets their removals. */
+int discovery_forget_meter(struct discovery *d, const char *meter_id, struct discovery_batch *out);
 
 /* Every config published so far (Home Assistant came online, broker reconnected). 0 or -1. */
 int discovery_all(const struct discovery *d, struct discovery_batch *out);
 
-/* "<discovery_prefix>/status": where Home Assistant announces itself (birth "online", will "offline"). */
+/* [homeassistant] status_topic, default "<discovery_prefix>/status": where Home Assistant announces itself (birth "online", will "offline"). */
 const char *discovery_ha_status_topic(const struct discovery *d);
 /* True when this message is Home Assistant's birth: the caller waits a random 1-5 s, publishes
  * discovery_all() and then the current state (HOME_ASSISTANT.md §4.1). */

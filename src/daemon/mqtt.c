@@ -15,6 +15,10 @@
 #define MQTT_BACKOFF_MAX_MS 30000u
 /* libmosquitto wants loop_misc "about once a second" for keepalive and retries. */
 #define MQTT_MISC_INTERVAL_MS 1000u
+/* A connection the broker ends this soon after accepting it, twice in a row, was most likely taken over
+ * by another client with the same client id (MQTT 3.1.1 §3.1.4: the broker disconnects the older one). */
+#define MQTT_CLASH_MS 3000u
+#define MQTT_CLASH_COUNT 2u
 
 struct mqtt {
 	struct loop *loop;
@@ -37,6 +41,10 @@ struct mqtt {
 	void *done_ctx;
 	unsigned pending;
 	char *host;
+	char *client_id, *instance;
+	uint64_t connected_ms;
+	unsigned short_lived;  /* connections in a row the broker closed within MQTT_CLASH_MS */
+	bool clash_logged;
 	unsigned port;
 	unsigned keepalive;
 	struct mqtt_callbacks cb;
@@ -76,6 +84,16 @@ static void on_lost(struct mqtt *m, int rc)
 		finish_shutdown(m);
 		return;
 	}
+	if (was_connected && loop_now_ms() - m->connected_ms < MQTT_CLASH_MS) {
+		if (++m->short_lived >= MQTT_CLASH_COUNT && !m->clash_logged) {
+			log_warning("mqtt: the broker closed the connection right after accepting it, %u times in a row: "
+			            "another client probably uses the same client id '%s' (hint: give each daemon its own "
+			            "[mqtt] instance; this one is '%s')", m->short_lived, m->client_id, m->instance);
+			m->clash_logged = true;
+		}
+	} else if (was_connected) {
+		m->short_lived = 0;
+	}
 	if (was_connected) {
 		log_warning("mqtt: connection to %s:%u lost (%s); reconnecting with backoff (1 s .. 30 s)", m->host, m->port,
 		            rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
@@ -112,6 +130,7 @@ static void cb_connect(struct mosquitto *mosq, void *obj, int rc)
 	m->connected = true;
 	m->connecting = false;
 	m->last_connack = 0;
+	m->connected_ms = loop_now_ms();
 	backoff_reset(&m->backoff);
 	if (m->trouble_logged || !m->ever_connected)
 		log_info("mqtt: connected to %s:%u", m->host, m->port);
@@ -249,8 +268,8 @@ static void shutdown_timeout(void *ctx)
 	finish_shutdown(m);
 }
 
-struct mqtt *mqtt_new(struct loop *loop, const struct config *cfg, const char *client_id, const char *will_topic,
-                      const char *will_payload, const struct mqtt_callbacks *cb, void *ctx)
+struct mqtt *mqtt_new(struct loop *loop, const struct config *cfg, const char *client_id, const char *instance,
+                      const char *will_topic, const char *will_payload, const struct mqtt_callbacks *cb, void *ctx)
 {
 	struct mqtt *m = calloc(1, sizeof(*m));
 	int rc;
@@ -264,13 +283,15 @@ struct mqtt *mqtt_new(struct loop *loop, const struct config *cfg, const char *c
 	m->ctx = ctx;
 	m->backoff = (struct backoff)BACKOFF_INIT(MQTT_BACKOFF_MIN_MS, MQTT_BACKOFF_MAX_MS);
 	m->host = strdup(cfg->host);
+	m->client_id = strdup(client_id);
+	m->instance = strdup(instance ? instance : "");
 	m->port = config_mqtt_port(cfg);
 	m->keepalive = cfg->keepalive;
 	m->mosq = mosquitto_new(client_id, true, m);
 	m->reconnect_timer = loop_timer_new(loop, try_connect, m);
 	m->misc_timer = loop_timer_new(loop, misc_tick, m);
 	m->shutdown_timer = loop_timer_new(loop, shutdown_timeout, m);
-	if (!m->host || !m->mosq || !m->reconnect_timer || !m->misc_timer || !m->shutdown_timer) {
+	if (!m->host || !m->client_id || !m->instance || !m->mosq || !m->reconnect_timer || !m->misc_timer || !m->shutdown_timer) {
 		log_err("mqtt: cannot set up the client: %s", strerror(errno ? errno : ENOMEM));
 		mqtt_free(m);
 		return NULL;
@@ -312,15 +333,20 @@ void mqtt_free(struct mqtt *m)
 		mosquitto_destroy(m->mosq);
 	}
 	free(m->host);
+	free(m->client_id);
+	free(m->instance);
 	free(m);
 	if (--lib_users == 0)
 		mosquitto_lib_cleanup();
 }
 
-void mqtt_close(struct mqtt *m)
+void mqtt_close(struct mqtt *m, const char *why)
 {
 	if (!m)
 		return;
+	log_info("mqtt: disconnecting from %s:%u: %s", m->host, m->port, why);
+	/* What libmosquitto reports from here on is this deliberate end, not a lost connection. */
+	mosquitto_disconnect_callback_set(m->mosq, NULL);
 	if (m->connected) {
 		mosquitto_loop_write(m->mosq, 1);
 		mosquitto_disconnect(m->mosq);

@@ -21,12 +21,15 @@ struct mqtt_callbacks {
 };
 
 /* The will (retained will_payload on will_topic, QoS 1) is sent by the broker if we vanish.
- * client_id: NULL = derived from the instance. Starts connecting at once. NULL on failure (logged). */
-struct mqtt *mqtt_new(struct loop *loop, const struct config *cfg, const char *client_id, const char *will_topic,
-                      const char *will_payload, const struct mqtt_callbacks *cb, void *ctx);
+ * instance only names the setting in the hint logged when the broker keeps closing the connection right
+ * after accepting it (another client with our client id). Starts connecting from the loop (the first
+ * attempt is never made inside this call). NULL on failure (logged). */
+struct mqtt *mqtt_new(struct loop *loop, const struct config *cfg, const char *client_id, const char *instance,
+                      const char *will_topic, const char *will_payload, const struct mqtt_callbacks *cb, void *ctx);
 void mqtt_free(struct mqtt *m); /* NULL ok; drops the connection without DISCONNECT */
-/* Best-effort clean end for a reconfiguration: write what is queued, send DISCONNECT (no will), free. */
-void mqtt_close(struct mqtt *m);
+/* Deliberate end for a reconfiguration: logs why (info), writes what is queued, sends DISCONNECT (so no
+ * will), frees. Neither on_disconnect nor a "connection lost" line follows. NULL ok. */
+void mqtt_close(struct mqtt *m, const char *why);
 
 bool mqtt_is_connected(const struct mqtt *m);
 
@@ -44,6 +47,6 @@ unsigned mqtt_pending(const struct mqtt *m);
 
 /* Clean shutdown: wait (in the loop) until pending messages are acknowledged or timeout_ms passes, send
  * DISCONNECT, then call done(ctx). If not connected, done is called from the loop right away. */
-void mqtt_shutdown(struct mqtt *m, uint64_t timeout_ms, void (*done)(void *ctx), void *ctx);
+void mqtt_shutdown(struct mqtt *m, uint64_t timeout_ms, void (*done)(void *ctx), void *ctx); /* m not NULL */
 
 #endif

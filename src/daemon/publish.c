@@ -5,9 +5,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "discovery.h"
-#include "guard.h"
+#include "ha.h"
+#include "identity.h"
 #include "telegram_json.h"
 #include "log.h"
 #include "publish.h"
@@ -22,6 +24,8 @@
 #define PUBLISH_SILENCE_INTERVALS 5u
 #define PUBLISH_SILENCE_FLOOR_MS 15000u
 #define PUBLISH_TOPIC_MAX 256u
+/* Moved retained topics waiting to be cleared (status, availability, state, obis of one old prefix). */
+#define PUBLISH_MAX_CLEAR 16u
 
 struct qmsg {
 	char *topic;
@@ -51,8 +55,8 @@ struct publisher {
 	bool meter_online;
 	uint64_t last_telegram_ms;
 	uint64_t interval_est_ms;
-	struct jw obis_out; /* the .../obis text, one buffer reused for every telegram */
 	struct loop_timer *silence_timer;
+	struct jw obis_out; /* the .../obis text, one buffer reused for every telegram */
 
 	uint64_t last_pub_ms;
 	bool published_once;
@@ -69,29 +73,23 @@ struct publisher {
 
 	struct publisher_stats stats;
 
-	/* Home Assistant: discovery configs (discovery.c) and the Energy-dashboard guard (guard.c) */
-	struct discovery *disc;       /* also when discovery = false: it removes what earlier runs published */
-	bool ha_enabled;              /* [homeassistant] discovery */
-	char ha_sub[PUBLISH_TOPIC_MAX]; /* HA status topic subscribed on this connection, "" = none */
-	char collect_prefix[128];     /* discovery prefix the clean-up ran (or runs) for */
-	enum { COLLECT_NEED, COLLECT_RUNNING, COLLECT_WAIT, COLLECT_DONE } collect;
-	struct loop_timer *collect_timer;
-	struct discovery_batch held;  /* configs built while collecting: sent after the removals */
-	uint64_t online_ms;           /* telegram time since the collection ended (stale_after) */
-	unsigned stale_after;
-	unsigned expire_cfg;          /* [homeassistant] expire_after */
-	unsigned expire_period;       /* 3 x the meter's push period, when that is more */
-	uint64_t last_gap_ms;
-	struct guard *guard;
-	struct guard_config guard_cfg;
-	struct loop_timer *ha_timer;  /* random delay after Home Assistant's birth message */
-	bool ha_state_phase;          /* the timer's second round re-sends the state */
+	/* Home Assistant (ha.c) and the meter's whole state (state.h), identity (identity.h) */
+	struct ha *ha;
+	struct state_list list;       /* this telegram, reused */
+	struct state_cache *cache;    /* the meter's current state: what .../state carries */
+	size_t saved_keys;            /* cache size when the identity file was last written */
+	struct identity ident;        /* learned (or loaded) identity of the meter on this source */
+	char source[256];             /* [serial] device: the identity file is per source */
+	char state_dir[256];
+	bool store_failed;            /* one warning when state_dir cannot be written */
+	uint64_t wait_since_ms;       /* first telegram without a known meter id, 0 = not waiting */
+	bool standin;                 /* publishing under PUBLISH_FALLBACK_METER_ID */
 	char *last_state;             /* the last state payload, for HA's birth */
 	size_t last_state_len;
-	bool device_discovery, reactive_energy_class;
 	struct discovery_health health;
 	char line_settings[48];
-	struct ratelimit guard_log;
+	char *clear[PUBLISH_MAX_CLEAR];
+	size_t nclear;
 };
 
 static void qmsg_clear(struct qmsg *m)
@@ -247,101 +245,10 @@ static void interval_due(void *ctx)
 	qmsg_clear(&p->pending_state);
 }
 
-/* expire_after as sent: the configured value, but never below three push periods (a meter that pushes
- * every 10 minutes) or three publish_interval periods, or every entity would flap to unavailable. */
-static unsigned ha_expire(const struct publisher *p)
-{
-	unsigned e = p->expire_cfg;
-	if (!e)
-		return 0;
-	if (p->publish_interval <= 86400u && e < 3 * p->publish_interval)
-		e = 3 * p->publish_interval;
-	return e < p->expire_period ? p->expire_period : e;
-}
-
-static void ha_options(const struct publisher *p, struct discovery_options *o, const char *prefix)
-{
-	*o = (struct discovery_options){
-		.discovery_prefix = prefix,
-		.topic_prefix = p->prefix,
-		.instance = p->instance,
-		.device_discovery = p->device_discovery,
-		.reactive_energy_class = p->reactive_energy_class,
-		.expire_after = ha_expire(p),
-		.health = true,
-		.disabled = !p->ha_enabled,
-	};
-}
-
-static bool ha_send(struct publisher *p, const struct discovery_batch *b);
-static void ha_subscribe(struct publisher *p);
-static void collect_start(struct publisher *p);
-
-/* New discovery options: configs that moved (prefix, mode, discovery off) are removed at once. */
-static void ha_reoptions(struct publisher *p, const char *prefix)
-{
-	struct discovery_options o;
-	struct discovery_batch gone = { 0 };
-
-	ha_options(p, &o, prefix);
-	if (!p->disc) {
-		if (!(p->disc = discovery_new(&o)))
-			log_err("home assistant: out of memory; discovery disabled");
-		return;
-	}
-	if (discovery_reconfigure(p->disc, &o, &gone) < 0)
-		log_err("home assistant: out of memory reconfiguring discovery");
-	else if (gone.n && sink_up(p))
-		log_info("home assistant: removed %zu discovery configs (prefix, mode or discovery changed)%s", gone.n,
-		         ha_send(p, &gone) ? "" : "; the broker went away before all were sent");
-	else if (gone.n)
-		log_warning("home assistant: broker away: %zu discovery configs of the old prefix or mode stay retained",
-		            gone.n);
-	discovery_batch_free(&gone);
-}
-
-/* [homeassistant]: (re)create the discovery announcer and the guard. */
-static void ha_configure(struct publisher *p, const struct config *cfg)
-{
-	p->ha_enabled = cfg->discovery;
-	p->device_discovery = cfg->device_discovery;
-	p->reactive_energy_class = cfg->reactive_energy_class;
-	p->expire_cfg = cfg->expire_after;
-	p->stale_after = cfg->stale_after;
-	if (p->collect == COLLECT_RUNNING && strcmp(p->collect_prefix, cfg->discovery_prefix) != 0) {
-		/* a window open on the old prefix: close it (its filters would stay subscribed) */
-		const char *f[2];
-		discovery_cleanup_filters(p->disc, f);
-		p->sink.unsubscribe(p->sink.ctx, f[0]);
-		p->sink.unsubscribe(p->sink.ctx, f[1]);
-		loop_timer_disarm(p->collect_timer);
-		discovery_batch_free(&p->held);
-	}
-	ha_reoptions(p, cfg->discovery_prefix);
-	if (strcmp(p->collect_prefix, cfg->discovery_prefix) != 0) {
-		/* another prefix holds other retained configs: look there */
-		snprintf(p->collect_prefix, sizeof(p->collect_prefix), "%s", cfg->discovery_prefix);
-		p->collect = COLLECT_NEED;
-	}
-	if (sink_up(p)) {
-		ha_subscribe(p);
-		collect_start(p);
-	}
-	struct guard_config gc = { .max_jump_kwh = cfg->max_energy_jump_kwh, .max_power_kw = cfg->max_power_kw };
-	if (!p->guard || gc.max_jump_kwh != p->guard_cfg.max_jump_kwh || gc.max_power_kw != p->guard_cfg.max_power_kw) {
-		guard_free(p->guard);
-		p->guard = guard_new(&gc);
-		p->guard_cfg = gc;
-	}
-}
-
 static void apply_config(struct publisher *p, const struct config *cfg)
 {
 	snprintf(p->prefix, sizeof(p->prefix), "%s", cfg->topic_prefix);
-	if (cfg->instance)
-		snprintf(p->instance, sizeof(p->instance), "%s", cfg->instance);
-	else
-		config_default_instance(p->instance, sizeof(p->instance));
+	config_instance(cfg, p->instance, sizeof(p->instance));
 	p->fixed_id[0] = '\0';
 	if (cfg->meter_id)
 		snprintf(p->fixed_id, sizeof(p->fixed_id), "%s", cfg->meter_id);
@@ -353,255 +260,81 @@ static void apply_config(struct publisher *p, const struct config *cfg)
 	p->mult = (struct state_multipliers){ cfg->power_multiplier, cfg->voltage_multiplier, cfg->current_multiplier,
 		                              cfg->energy_multiplier };
 	snprintf(p->status_topic, sizeof(p->status_topic), "%s/%s/status", p->prefix, p->instance);
+	snprintf(p->state_dir, sizeof(p->state_dir), "%s", cfg->state_dir ? cfg->state_dir : "");
 	if (p->fixed_id[0])
 		snprintf(p->meter_id, sizeof(p->meter_id), "%s", p->fixed_id);
-	ha_configure(p, cfg);
+	ha_configure(p->ha, cfg, p->prefix, p->instance);
 }
 
-/* ---- Home Assistant ---- */
-
-/* Configs are retained, QoS 1 (HOME_ASSISTANT.md §4.4). Returns false when the broker went away. */
-static bool ha_send(struct publisher *p, const struct discovery_batch *b)
+/* A meter id is known when [meter] id is set, one was learned or loaded, or the stand-in took over. */
+static bool meter_known(const struct publisher *p)
 {
-	for (size_t i = 0; i < b->n; i++) {
-		log_debug("home assistant: %s %s", b->msgs[i].topic, b->msgs[i].payload);
-		if (sink_send(p, b->msgs[i].topic, b->msgs[i].payload, b->msgs[i].len, 1, true) < 0)
-			return false;
-	}
-	return true;
+	return p->fixed_id[0] || p->ident.meter_id[0] || p->standin;
 }
 
-static void ha_send_all(struct publisher *p)
+/* Identity and state keys to state_dir, so a restart starts with the same device and every key. */
+static void store_identity(struct publisher *p)
 {
-	struct discovery_batch b = { 0 };
-	if (!p->disc || !p->ha_enabled || !sink_up(p))
+	const char(*keys)[64] = NULL;
+	char(*all)[64] = NULL;
+	size_t n = state_cache_size(p->cache);
+
+	if (!p->ident.meter_id[0] || !p->state_dir[0])
 		return;
-	if (discovery_all(p->disc, &b) < 0)
-		log_err("home assistant: out of memory listing discovery configs");
-	else if (b.n)
-		log_info("home assistant: %s %zu discovery configs", ha_send(p, &b) ? "sent" : "could not send", b.n);
-	discovery_batch_free(&b);
+	if (n && (all = calloc(n, sizeof(*all))))
+		for (size_t i = 0; i < n; i++)
+			snprintf(all[i], sizeof(all[i]), "%s", state_cache_key(p->cache, i));
+	keys = (const char(*)[64])all;
+	if (identity_save(p->state_dir, p->source, &p->ident, keys, all ? n : 0) < 0) {
+		if (!p->store_failed)
+			log_warning("meter %s: cannot keep its identity in %s: %s; after a restart it is learned again",
+			            p->ident.meter_id, p->state_dir, strerror(errno));
+		p->store_failed = true;
+	} else {
+		p->store_failed = false;
+		p->saved_keys = all ? n : 0;
+	}
+	free(all);
 }
 
-/* New or changed configs for this telegram (nothing when the layout is unchanged); remembers the state
- * so that Home Assistant's birth can be answered with current values. */
-static void ha_telegram(struct publisher *p, const struct sm_telegram *t, const char *stext, size_t slen)
+static void load_identity(struct publisher *p)
 {
-	struct discovery_batch b = { 0 };
-	char *copy;
+	char(*keys)[64] = calloc(IDENTITY_MAX_KEYS, sizeof(*keys));
+	size_t n = 0;
+	struct identity id;
 
-	if (!p->disc)
-		return;
-	if ((copy = malloc(slen + 1))) {
-		memcpy(copy, stext, slen + 1);
-		free(p->last_state);
-		p->last_state = copy;
-		p->last_state_len = slen;
-	}
-	if (!sink_up(p) || !p->ha_enabled)
-		return; /* publisher_connected() sends every config once the broker is back */
-	/* While collecting, stale configs of the other mode must go first (HA refuses a unique_id twice). */
-	if (p->collect == COLLECT_RUNNING) {
-		if (discovery_update(p->disc, p->meter_id, t, &p->held) < 0)
-			log_err("home assistant: out of memory building discovery configs");
+	if (!keys || !p->state_dir[0] || identity_load(p->state_dir, p->source, &id, keys, IDENTITY_MAX_KEYS, &n) < 0) {
+		free(keys);
 		return;
 	}
-	if (discovery_update(p->disc, p->meter_id, t, &b) < 0)
-		log_err("home assistant: out of memory building discovery configs");
-	else if (b.n) {
-		log_info("home assistant: %zu new or changed discovery configs for meter %s", b.n, p->meter_id);
-		ha_send(p, &b);
-	}
-	discovery_batch_free(&b);
+	p->ident = id;
+	for (size_t i = 0; i < n; i++)
+		state_cache_want(p->cache, keys[i]);
+	p->saved_keys = state_cache_size(p->cache);
+	if (!p->fixed_id[0])
+		snprintf(p->meter_id, sizeof(p->meter_id), "%s", id.meter_id);
+	log_info("meter %s: identity from %s (%s%s%s), %zu state keys", id.meter_id, p->state_dir,
+	         id.manufacturer[0] ? id.manufacturer : "manufacturer unknown", id.model[0] ? ", " : "", id.model, n);
+	free(keys);
 }
 
-/* ---- subscriptions: HA's status, and the retained configs of earlier runs ---- */
-
-static void ha_subscribe(struct publisher *p)
-{
-	const char *want = p->ha_enabled && p->disc ? discovery_ha_status_topic(p->disc) : "";
-	if (!strcmp(want, p->ha_sub) || !p->sink.subscribe)
-		return;
-	if (p->ha_sub[0])
-		p->sink.unsubscribe(p->sink.ctx, p->ha_sub);
-	p->ha_sub[0] = '\0';
-	if (want[0] && p->sink.subscribe(p->sink.ctx, want, 1) == 0)
-		snprintf(p->ha_sub, sizeof(p->ha_sub), "%s", want);
-}
-
-static void collect_start(struct publisher *p)
-{
-	const char *f[2];
-	if (p->collect != COLLECT_NEED || !p->disc || !p->sink.subscribe || !sink_up(p))
-		return;
-	discovery_cleanup_filters(p->disc, f);
-	if (p->sink.subscribe(p->sink.ctx, f[0], 1) < 0 || p->sink.subscribe(p->sink.ctx, f[1], 1) < 0)
-		return;
-	p->collect = COLLECT_RUNNING;
-	loop_timer_arm(p->collect_timer, DISCOVERY_COLLECT_MS, 0);
-}
-
-static void ha_remove(struct publisher *p, struct discovery_batch *b, const char *why)
-{
-	if (!b->n)
-		return;
-	log_info("home assistant: removing %zu retained discovery configs %s", b->n, why);
-	for (size_t i = 0; i < b->n; i++)
-		log_debug("home assistant: removing %s", b->msgs[i].topic);
-	if (!ha_send(p, b))
-		log_warning("home assistant: broker went away while removing stale discovery configs");
-}
-
-/* The collection window closed: remove what is stale already, keep the rest for stale_after. */
-static void collect_due(void *ctx)
-{
-	struct publisher *p = ctx;
-	struct discovery_batch b = { 0 };
-	const char *f[2];
-
-	if (!sink_up(p)) {
-		p->collect = COLLECT_NEED; /* again on the next connection, which also re-sends the configs */
-		discovery_batch_free(&p->held);
-		return;
-	}
-	discovery_cleanup_filters(p->disc, f);
-	p->sink.unsubscribe(p->sink.ctx, f[0]);
-	p->sink.unsubscribe(p->sink.ctx, f[1]);
-	if (discovery_sweep(p->disc, false, &b) < 0)
-		log_err("home assistant: out of memory cleaning up discovery configs");
-	else
-		ha_remove(p, &b, p->ha_enabled ? "of the other discovery mode" : "(discovery = false)");
-	discovery_batch_free(&b);
-	if (p->held.n) {
-		log_info("home assistant: %zu discovery configs for meter %s", p->held.n, p->meter_id);
-		ha_send(p, &p->held);
-	}
-	discovery_batch_free(&p->held);
-	p->online_ms = 0;
-	p->collect = p->stale_after && discovery_collected(p->disc) ? COLLECT_WAIT : COLLECT_DONE;
-	if (p->collect == COLLECT_WAIT)
-		log_info("home assistant: %zu retained discovery configs from earlier runs; those not produced again "
-		         "within %u s of telegrams will be removed", discovery_collected(p->disc), p->stale_after);
-}
-
-/* stale_after seconds of telegrams since the collection: what was not produced again is gone for good. */
-static void collect_telegram(struct publisher *p, uint64_t gap_ms)
-{
-	struct discovery_batch b = { 0 };
-	char why[64];
-
-	if (p->collect != COLLECT_WAIT)
-		return;
-	if (gap_ms < 60000u)
-		p->online_ms += gap_ms; /* a pause (cable out) does not count: nothing could have appeared */
-	if (p->online_ms < (uint64_t)p->stale_after * 1000u || !sink_up(p))
-		return;
-	snprintf(why, sizeof(why), "not produced in %u s of telegrams", p->stale_after);
-	if (discovery_sweep(p->disc, true, &b) < 0)
-		log_err("home assistant: out of memory cleaning up discovery configs");
-	else
-		ha_remove(p, &b, why);
-	discovery_batch_free(&b);
-	p->collect = COLLECT_DONE;
-}
-
-/* A meter whose push period p is learned from two similar gaps in a row (a single long gap is an outage):
- * expire_after becomes at least 3 p, rounded up to a minute, and the configs are re-sent. */
-static void learn_period(struct publisher *p, uint64_t gap_ms)
-{
-	uint64_t last = p->last_gap_ms;
-	p->last_gap_ms = gap_ms;
-	if (!last || gap_ms * 4 < last * 3 || gap_ms * 3 > last * 4)
-		return;
-	uint64_t period = gap_ms > last ? gap_ms : last;
-	uint64_t want = (3 * period / 1000u + 59u) / 60u * 60u;
-	unsigned before = ha_expire(p);
-	if (want <= p->expire_period || want > 86400u)
-		return;
-	p->expire_period = (unsigned)want;
-	if (ha_expire(p) != before && p->disc && p->ha_enabled) {
-		log_info("home assistant: meter %s pushes every %.1f s: expire_after raised to %u s", p->meter_id,
-		         (double)period / 1000.0, ha_expire(p));
-		ha_reoptions(p, p->collect_prefix);
-	}
-}
-
-/* HOME_ASSISTANT.md §4.1: a random 1-5 s after HA's birth, all configs and availability; 2 s later the
- * current state, so that no entity waits for the next telegram in "unknown". */
-static void ha_birth_due(void *ctx)
+static void ha_birth(void *ctx, enum ha_birth_phase phase)
 {
 	struct publisher *p = ctx;
 	char topic[PUBLISH_TOPIC_MAX];
 
-	if (!p->ha_state_phase) {
-		ha_send_all(p);
+	switch (phase) {
+	case HA_BIRTH_AVAILABILITY:
 		if (sink_up(p))
 			sink_send(p, p->status_topic, "online", 6, 1, true);
 		publish_availability(p);
-		p->ha_state_phase = true;
-		loop_timer_arm(p->ha_timer, 2000, 0);
-		return;
-	}
-	p->ha_state_phase = false;
-	if (p->last_state && p->have_meter) {
-		meter_topic(p, "state", topic);
-		sink_send(p, topic, p->last_state, p->last_state_len, p->qos, p->retain);
-	}
-}
-
-/* The Energy-dashboard guard (guard.c): total_increasing values that went down or jumped are replaced
- * by the last good value until following frames confirm them. */
-static void ha_guard(struct publisher *p, const struct sm_telegram *t, json_object *state)
-{
-	const struct sm_obis_info *seen[64];
-	size_t nseen = 0;
-
-	if (!p->guard)
-		return;
-	for (size_t i = 0; i < t->nreadings; i++) {
-		const struct sm_reading *r = &t->readings[i];
-		const struct sm_obis_info *info = r->has_obis ? sm_obis_lookup(r->obis) : NULL;
-		char key[SM_OBIS_KEY_STRLEN], was[SM_NUMBER_STRLEN], now[SM_NUMBER_STRLEN];
-		json_object *v;
-		struct sm_number n;
-		struct guard_result g;
-		bool dup = false;
-
-		if (!info || !info->state_class || strcmp(info->state_class, "total_increasing") != 0)
-			continue;
-		for (size_t k = 0; k < nseen; k++)
-			dup |= seen[k] == info;
-		if (dup || nseen == sizeof(seen) / sizeof(seen[0]))
-			continue; /* one key, one check per frame: a repeated line must not clear a held candidate */
-		seen[nseen++] = info;
-		if (!sm_obis_state_key(r->obis, key, sizeof(key)) || !json_object_object_get_ex(state, key, &v) ||
-		    !(json_object_is_type(v, json_type_double) || json_object_is_type(v, json_type_int)))
-			continue;
-		const char *text = json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
-		if (!sm_number_parse(text, strlen(text), &n))
-			continue;
-		const char *unit = info->unit ? info->unit : sm_obis_ha_unit(state_canonical_unit(r->value.unit));
-		switch (guard_check(p->guard, loop_now_ms(), p->meter_id, key, unit, &n, &g)) {
-		case GUARD_HELD:
-			sm_number_format(&g.publish, was, sizeof(was));
-			sm_number_format(&n, now, sizeof(now));
-			json_object_object_add(state, key, json_object_new_double_s(sm_number_to_double(&g.publish), was));
-			if (ratelimit_allow(&p->guard_log, loop_now_ms(), NULL))
-				log_warning("meter %s: %s %s from %s to %s%s: held back, publishing %s until confirmed (%u/%u)",
-				            p->meter_id, key, g.jump ? "jumped" : "went down", was, now, unit ? unit : "",
-				            was, g.pending, GUARD_CONFIRM_FRAMES + 1);
-			break;
-		case GUARD_CONFIRMED:
-			sm_number_format(&g.last, was, sizeof(was));
-			sm_number_format(&n, now, sizeof(now));
-			log_notice("meter %s: %s changed from %s to %s%s and following telegrams confirm it: publishing it",
-			           p->meter_id, key, was, now, unit ? unit : "");
-			break;
-		case GUARD_UNTRACKED:
-		case GUARD_PASS:
-		case GUARD_FIRST:
-			break;
+		break;
+	case HA_BIRTH_STATE:
+		if (p->last_state && p->have_meter) {
+			meter_topic(p, "state", topic);
+			sink_send(p, topic, p->last_state, p->last_state_len, p->qos, p->retain);
 		}
+		break;
 	}
 }
 
@@ -613,16 +346,17 @@ struct publisher *publisher_new(struct loop *loop, const struct config *cfg, con
 	p->loop = loop;
 	p->sink = *sink;
 	snprintf(p->meter_id, sizeof(p->meter_id), "%s", PUBLISH_FALLBACK_METER_ID);
+	snprintf(p->source, sizeof(p->source), "%s", cfg->device);
 	p->silence_timer = loop_timer_new(loop, silence, p);
 	p->interval_timer = loop_timer_new(loop, interval_due, p);
-	p->ha_timer = loop_timer_new(loop, ha_birth_due, p);
-	p->collect_timer = loop_timer_new(loop, collect_due, p);
-	p->guard_log = (struct ratelimit)RATELIMIT_INIT(60000u, 5u);
-	apply_config(p, cfg);
-	if (!p->silence_timer || !p->interval_timer || !p->ha_timer || !p->collect_timer || !p->disc) {
+	p->ha = ha_new(loop, sink, ha_birth, p);
+	p->cache = state_cache_new();
+	if (!p->silence_timer || !p->interval_timer || !p->ha || !p->cache) {
 		publisher_free(p);
 		return NULL;
 	}
+	apply_config(p, cfg);
+	load_identity(p);
 	return p;
 }
 
@@ -632,11 +366,9 @@ void publisher_free(struct publisher *p)
 		return;
 	loop_timer_free(p->silence_timer);
 	loop_timer_free(p->interval_timer);
-	loop_timer_free(p->ha_timer);
-	loop_timer_free(p->collect_timer);
-	discovery_batch_free(&p->held);
-	discovery_free(p->disc);
-	guard_free(p->guard);
+	ha_free(p->ha);
+	state_list_free(&p->list);
+	state_cache_free(p->cache);
 	free(p->last_state);
 	jw_free(&p->obis_out);
 	for (size_t i = 0; i < p->ring_len; i++)
@@ -646,82 +378,153 @@ void publisher_free(struct publisher *p)
 	qmsg_clear(&p->latest_state);
 	qmsg_clear(&p->pending_obis);
 	qmsg_clear(&p->pending_state);
+	for (size_t i = 0; i < p->nclear; i++)
+		free(p->clear[i]);
 	free(p);
+}
+
+/* A retained topic of ours that moved (topic_prefix or instance changed): an empty retained payload
+ * removes the broker's copy, now or on the next connection. */
+static void clear_later(struct publisher *p, const char *topic)
+{
+	for (size_t i = 0; i < p->nclear; i++)
+		if (!strcmp(p->clear[i], topic))
+			return;
+	if (p->nclear < PUBLISH_MAX_CLEAR && (p->clear[p->nclear] = strdup(topic)))
+		p->nclear++;
+}
+
+static void clear_moved(struct publisher *p)
+{
+	size_t keep = 0;
+	for (size_t i = 0; i < p->nclear; i++) {
+		if (sink_send(p, p->clear[i], "", 0, 1, true) == 0) {
+			log_info("mqtt: cleared the retained %s (topic moved)", p->clear[i]);
+			free(p->clear[i]);
+		} else {
+			p->clear[keep++] = p->clear[i];
+		}
+	}
+	p->nclear = keep;
 }
 
 int publisher_reconfigure(struct publisher *p, const struct config *cfg)
 {
 	bool online = p->meter_online;
-	char old_status[PUBLISH_TOPIC_MAX], old_avail[PUBLISH_TOPIC_MAX];
+	char old_status[PUBLISH_TOPIC_MAX], old_avail[PUBLISH_TOPIC_MAX], old_state[PUBLISH_TOPIC_MAX],
+		old_obis[PUBLISH_TOPIC_MAX];
 	snprintf(old_status, sizeof(old_status), "%s", p->status_topic);
 	meter_topic(p, "availability", old_avail);
+	meter_topic(p, "state", old_state);
+	meter_topic(p, "obis", old_obis);
 	apply_config(p, cfg);
 	char new_avail[PUBLISH_TOPIC_MAX];
 	meter_topic(p, "availability", new_avail);
-	/* Moved topics: the old retained availability must not say "online" forever. */
+	/* Moved topics: the old retained availability and status must not say "online" forever. */
 	if (p->have_meter && strcmp(old_avail, new_avail)) {
-		sink_send(p, old_avail, "offline", 7, 1, true);
+		clear_later(p, old_avail);
+		if (p->retain) {
+			clear_later(p, old_state);
+			clear_later(p, old_obis);
+		}
 		p->meter_online = online;
 		publish_availability(p);
 	}
-	if (strcmp(old_status, p->status_topic) && sink_up(p))
-		sink_send(p, p->status_topic, "online", 6, 1, true);
+	if (strcmp(old_status, p->status_topic)) {
+		clear_later(p, old_status);
+		if (sink_up(p))
+			sink_send(p, p->status_topic, "online", 6, 1, true);
+	}
+	if (sink_up(p))
+		clear_moved(p);
 	if (p->meter_online)
 		loop_timer_arm(p->silence_timer, silence_ms(p), 0);
 	return 0;
 }
 
-static void choose_meter_id(struct publisher *p, const struct sm_telegram *t)
+/* Whose telegram is this: the identity it carries is folded into what is known about the meter on this
+ * source; one without an id belongs to the meter already known. False while no id is known yet
+ * (nothing is published under a stand-in until PUBLISH_IDENTITY_WAIT_MS have passed). */
+static bool choose_meter(struct publisher *p, const struct sm_telegram *t, uint64_t now)
 {
-	char slug[64];
-	if (p->fixed_id[0] || !t->meter_id || config_slug(t->meter_id, slug, sizeof(slug)) == 0)
-		return;
-	if (!strcmp(slug, p->meter_id))
-		return;
-	if (p->have_meter && strcmp(p->meter_id, PUBLISH_FALLBACK_METER_ID)) {
-		/* A different serial number: the meter was replaced (or a second meter shares the line). */
-		log_notice("meter id changed from %s to %s", p->meter_id, slug);
-		p->meter_online = false;
-		publish_availability(p);
-	} else if (p->have_meter) {
-		p->meter_online = false;
-		publish_availability(p);
+	struct identity fresh;
+	char before[64];
+
+	identity_from_telegram(t, &fresh);
+	snprintf(before, sizeof(before), "%s", p->ident.meter_id);
+	switch (identity_learn(&p->ident, &fresh)) {
+	case IDENTITY_SAME:
+		break;
+	case IDENTITY_MORE:
+		log_info("meter %s: %s%s%s", p->ident.meter_id, p->ident.manufacturer, p->ident.manufacturer[0] ? " " : "",
+		         p->ident.model);
+		store_identity(p);
+		break;
+	case IDENTITY_NEW_METER:
+		if (p->fixed_id[0]) {
+			store_identity(p);
+			break; /* [meter] id names the topics whatever the meter says */
+		}
+		if (p->have_meter && (p->standin || before[0])) {
+			/* The stand-in's (or the replaced meter's) topics say offline; the stand-in's configs go. */
+			if (p->standin)
+				log_notice("meter id %s arrived: replacing the stand-in id %s", p->ident.meter_id, p->meter_id);
+			else
+				log_notice("meter id changed from %s to %s", p->meter_id, p->ident.meter_id);
+			p->meter_online = false;
+			publish_availability(p);
+			if (p->standin)
+				ha_forget_meter(p->ha, p->meter_id);
+			if (before[0])
+				state_cache_reset(p->cache);
+		}
+		p->standin = false;
+		snprintf(p->meter_id, sizeof(p->meter_id), "%s", p->ident.meter_id);
+		log_info("meter id: %s (topics %s/%s/...)", p->meter_id, p->prefix, p->meter_id);
+		store_identity(p);
+		break;
 	}
-	snprintf(p->meter_id, sizeof(p->meter_id), "%s", slug);
-	log_info("meter id: %s (topics %s/%s/...)", p->meter_id, p->prefix, p->meter_id);
+	if (meter_known(p))
+		return true;
+	if (!p->wait_since_ms) {
+		p->wait_since_ms = now ? now : 1;
+		log_info("meter on %s: waiting up to %u s for a telegram carrying the meter id (list 2/3) before "
+		         "publishing; set [meter] id to publish at once", p->source, PUBLISH_IDENTITY_WAIT_MS / 1000u);
+	}
+	if (now - p->wait_since_ms < PUBLISH_IDENTITY_WAIT_MS)
+		return false;
+	p->standin = true;
+	log_notice("meter on %s: no telegram carried a meter id in %u s: publishing as '%s' (set [meter] id)", p->source,
+	           PUBLISH_IDENTITY_WAIT_MS / 1000u, p->meter_id);
+	return true;
 }
 
 void publisher_telegram(struct publisher *p, const struct sm_telegram *t)
 {
 	uint64_t now = loop_now_ms();
+	const char(*keys)[64];
 	p->stats.telegrams++;
-	choose_meter_id(p, t);
 
-	jw_reset(&p->obis_out);
-	bool obis_ok = sm_json_telegram(&p->obis_out, t);
-	json_object *state = state_build(t, &p->mult);
-	if (!obis_ok || !state) {
-		log_err("out of memory building the JSON for a telegram");
-		json_object_put(state);
+	if (state_list_build(&p->list, t, &p->mult) < 0) {
+		log_err("out of memory building the state of a telegram");
 		return;
 	}
-	ha_guard(p, t, state);
-	if (p->ha_enabled) {
+	bool known = choose_meter(p, t, now);
+	ha_guard(p->ha, p->meter_id, &p->list);
+	if (ha_enabled(p->ha)) {
 		p->health.last_frame = time(NULL);
-		discovery_health_add(state, &p->health);
+		discovery_health_add(&p->list, &p->health);
 	}
-	size_t olen, slen;
-	const int flags = JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE;
-	const char *otext = jw_text(&p->obis_out, &olen);
-	const char *stext = json_object_to_json_string_length(state, flags, &slen);
+	if (state_cache_update(p->cache, &p->list, now) < 0)
+		log_debug("meter %s: state keys beyond %u are not cached", p->meter_id, STATE_CACHE_MAX_KEYS);
+	if (!known)
+		return; /* the cache keeps the values for the first state message */
 
+	uint64_t gap = 0;
 	if (p->have_meter && p->last_telegram_ms && now > p->last_telegram_ms) {
-		uint64_t gap = now - p->last_telegram_ms;
-		if (gap < 3600u * 1000u) {
+		gap = now - p->last_telegram_ms;
+		if (gap < 3600u * 1000u)
 			p->interval_est_ms = p->interval_est_ms ? (3 * p->interval_est_ms + gap) / 4 : gap;
-			learn_period(p, gap);
-		}
-		collect_telegram(p, gap);
 	}
 	p->last_telegram_ms = now;
 	p->have_meter = true;
@@ -732,7 +535,32 @@ void publisher_telegram(struct publisher *p, const struct sm_telegram *t)
 	}
 	loop_timer_arm(p->silence_timer, silence_ms(p), 0);
 
-	ha_telegram(p, t, stext, slen); /* configs before the state they describe */
+	ha_telegram(p->ha, p->meter_id, &p->ident, t, gap); /* configs before the state they describe */
+	size_t nkeys = ha_keys(p->ha, &keys);
+	for (size_t i = 0; i < nkeys; i++)
+		state_cache_want(p->cache, keys[i]); /* every key an entity reads, null until it has a value */
+	if (state_cache_size(p->cache) != p->saved_keys)
+		store_identity(p);
+
+	jw_reset(&p->obis_out);
+	bool obis_ok = sm_json_telegram(&p->obis_out, t);
+	json_object *state = state_cache_json(p->cache, now);
+	if (!obis_ok || !state) {
+		log_err("out of memory building the JSON for a telegram");
+		json_object_put(state);
+		return;
+	}
+	size_t olen, slen;
+	const int flags = JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE;
+	const char *otext = jw_text(&p->obis_out, &olen);
+	const char *stext = json_object_to_json_string_length(state, flags, &slen);
+	char *copy = malloc(slen + 1);
+	if (copy) {
+		memcpy(copy, stext, slen + 1);
+		free(p->last_state);
+		p->last_state = copy;
+		p->last_state_len = slen;
+	}
 
 	uint64_t every = (uint64_t)p->publish_interval * 1000u;
 	if (every == 0 || !p->published_once || now - p->last_pub_ms >= every) {
@@ -746,7 +574,6 @@ void publisher_telegram(struct publisher *p, const struct sm_telegram *t)
 		if (!loop_timer_armed(p->interval_timer))
 			loop_timer_arm(p->interval_timer, p->last_pub_ms + every - now, 0);
 	}
-	/* Home Assistant discovery: ha_telegram() above, before the state it describes. */
 	json_object_put(state);
 }
 
@@ -791,12 +618,8 @@ static void flush_kept(struct publisher *p)
 void publisher_connected(struct publisher *p)
 {
 	sink_send(p, p->status_topic, "online", 6, 1, true);
-	p->ha_sub[0] = '\0'; /* a new connection starts without subscriptions */
-	ha_subscribe(p);
-	if (p->collect == COLLECT_RUNNING)
-		p->collect = COLLECT_NEED; /* the last window was cut short by the disconnect */
-	collect_start(p);
-	ha_send_all(p); /* the broker may have lost the retained configs (§4.1: re-send on every connect) */
+	clear_moved(p);
+	ha_connected(p->ha);
 	publish_availability(p);
 	flush_kept(p);
 	p->ever_connected = true;
@@ -846,15 +669,7 @@ void publisher_get_stats(const struct publisher *p, struct publisher_stats *ret)
 
 void publisher_message(struct publisher *p, const char *topic, const void *payload, size_t len, bool retained)
 {
-	if (p->collect == COLLECT_RUNNING && retained && discovery_collect(p->disc, topic, payload, len))
-		return;
-	if (!p->ha_enabled || !discovery_is_ha_online(p->disc, topic, payload, len))
-		return;
-	/* Spread the load when many publishers answer the same birth (HA docs: small random delay). */
-	uint64_t delay = 1000u + (uint64_t)(random() % 4000);
-	log_info("home assistant: online; re-sending discovery in %llu ms", (unsigned long long)delay);
-	p->ha_state_phase = false;
-	loop_timer_arm(p->ha_timer, delay, 0);
+	ha_message(p->ha, topic, payload, len, retained);
 }
 
 void publisher_decoder_stats(struct publisher *p, const struct sm_stats *st)

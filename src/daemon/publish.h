@@ -2,7 +2,7 @@
  *
  *   <prefix>/<instance>/status        retained online/offline (offline = Last Will + clean shutdown)
  *   <prefix>/<meter_id>/availability  retained online while telegrams arrive, offline when silent/shut down
- *   <prefix>/<meter_id>/obis          the smartmeter-decode JSON object (jsonout.h), one per telegram
+ *   <prefix>/<meter_id>/obis          the smartmeter-decode JSON document (src/json/telegram_json.h), one per telegram
  *   <prefix>/<meter_id>/state         friendly keys (state.h)
  *
  * While the broker is away nothing is silently lost: with qos >= 1 up to queue_size obis/state
@@ -32,8 +32,12 @@ struct publish_sink {
 
 struct publisher;
 
-/* Fallback meter id when [meter] id is not set and no telegram has carried a serial number yet. */
+/* Stand-in meter id, used only when [meter] id is not set, no identity was kept from an earlier run and
+ * no telegram has carried a serial number for PUBLISH_IDENTITY_WAIT_MS (Nordic list 2 with the id comes
+ * every 10 s; telegrams until then only fill the cached state). Its configs are removed once the real id
+ * arrives. */
 #define PUBLISH_FALLBACK_METER_ID "meter"
+#define PUBLISH_IDENTITY_WAIT_MS 60000u
 
 struct publisher *publisher_new(struct loop *loop, const struct config *cfg, const struct publish_sink *sink);
 void publisher_free(struct publisher *p); /* NULL ok */

@@ -4,6 +4,7 @@
  * particular meter or on the order of readings in the telegram. */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "smartmeter/obis.h"
@@ -105,63 +106,255 @@ double state_multiplier(const struct state_multipliers *m, const char *unit)
 	return 1.0;
 }
 
-/* Exact when the multiplier is a whole number and the product fits; otherwise a double. */
-static json_object *number_json(struct sm_number n, double mult)
+const char *state_published_unit(const struct sm_obis_info *info, const struct sm_reading *r)
 {
-	char text[SM_NUMBER_STRLEN];
+	if (info && info->unit)
+		return info->unit;
+	return r->value.type == SM_VALUE_NUMBER ? sm_obis_ha_unit(state_canonical_unit(r->value.unit)) : NULL;
+}
 
+/* Exact when the multiplier is a whole number and the product fits; otherwise a double. */
+static void number_value(struct sm_number n, double mult, struct state_value *out)
+{
 	if (mult != 1.0) {
 		double ip;
 		if (modf(mult, &ip) == 0.0 && mult > 0 && mult <= 1e6 && n.mag <= UINT64_MAX / (uint64_t)mult) {
 			n.mag *= (uint64_t)mult;
 		} else {
-			double d = sm_number_to_double(&n) * mult;
-			snprintf(text, sizeof(text), "%.10g", d);
-			return json_object_new_double_s(d, text);
+			out->type = STATE_REAL;
+			out->real = sm_number_to_double(&n) * mult;
+			return;
 		}
 	}
-	if (!sm_number_format(&n, text, sizeof(text)))
+	out->type = STATE_NUMBER;
+	out->num = n;
+}
+
+struct state_item *state_list_find(const struct state_list *l, const char *key)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (!strcmp(l->v[i].key, key))
+			return &l->v[i];
+	return NULL;
+}
+
+/* The slot for key: the existing one (a repeated code keeps its last value) or a new one. */
+static struct state_item *slot(struct state_list *l, const char *key)
+{
+	struct state_item *it = state_list_find(l, key);
+	if (it)
+		return it;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 32;
+		struct state_item *v = realloc(l->v, cap * sizeof(*v));
+		if (!v)
+			return NULL;
+		l->v = v;
+		l->cap = cap;
+	}
+	it = &l->v[l->n++];
+	snprintf(it->key, sizeof(it->key), "%s", key);
+	return it;
+}
+
+int state_list_set(struct state_list *l, const char *key, const struct state_value *v, const char *unit)
+{
+	struct state_item *it = slot(l, key);
+	if (!it)
+		return -1;
+	it->v = *v;
+	it->unit = unit;
+	it->info = NULL;
+	return 0;
+}
+
+static int set_text(struct state_list *l, const char *key, const char *text)
+{
+	struct state_value v = { .type = STATE_TEXT };
+	snprintf(v.text, sizeof(v.text), "%s", text);
+	return state_list_set(l, key, &v, NULL);
+}
+
+int state_list_build(struct state_list *l, const struct sm_telegram *t, const struct state_multipliers *m)
+{
+	char keybuf[STATE_KEY_LEN], text[SM_DATETIME_STRLEN];
+	struct sm_obis_state sv;
+
+	l->n = 0;
+	for (size_t i = 0; i < t->nreadings; i++) {
+		const struct sm_reading *r = &t->readings[i];
+		const char *key = state_key(r, keybuf, sizeof(keybuf));
+		if (!key)
+			continue;
+		const struct sm_obis_info *info = sm_obis_lookup(r->obis);
+		struct state_item *it = slot(l, key);
+		if (!it)
+			return -1;
+		it->info = info;
+		it->unit = state_published_unit(info, r);
+		it->v.type = STATE_NULL;
+		sm_obis_state_value(info, &r->value, &sv);
+		switch (sv.type) {
+		case SM_OBIS_STATE_NULL:
+			break;
+		case SM_OBIS_STATE_NUMBER:
+			number_value(sv.num, state_multiplier(m, info && info->unit ? info->unit : r->value.unit), &it->v);
+			break;
+		case SM_OBIS_STATE_TEXT:
+			/* An empty text (a DSMR message line with nothing in it) is "no value", not "". */
+			if (sv.text[0]) {
+				it->v.type = STATE_TEXT;
+				memcpy(it->v.text, sv.text, sizeof(it->v.text));
+			}
+			break;
+		}
+		if (r->has_timestamp && sm_datetime_format(&r->timestamp, text, sizeof(text))) {
+			char tskey[STATE_KEY_LEN + 16];
+			snprintf(tskey, sizeof(tskey), "%s_timestamp", key);
+			if (strlen(tskey) < STATE_KEY_LEN && set_text(l, tskey, text) < 0)
+				return -1;
+		}
+	}
+	if (t->has_datetime && !state_list_find(l, "timestamp") && sm_datetime_format(&t->datetime, text, sizeof(text)) &&
+	    set_text(l, "timestamp", text) < 0)
+		return -1;
+	return 0;
+}
+
+void state_list_free(struct state_list *l)
+{
+	free(l->v);
+	l->v = NULL;
+	l->n = l->cap = 0;
+}
+
+static json_object *value_json(const struct state_value *v)
+{
+	char text[SM_NUMBER_STRLEN];
+	switch (v->type) {
+	case STATE_NULL:
 		return NULL;
-	return json_object_new_double_s(sm_number_to_double(&n), text);
+	case STATE_NUMBER:
+		if (!sm_number_format(&v->num, text, sizeof(text)))
+			return NULL;
+		return json_object_new_double_s(sm_number_to_double(&v->num), text);
+	case STATE_REAL:
+		snprintf(text, sizeof(text), "%.10g", v->real);
+		return json_object_new_double_s(v->real, text);
+	case STATE_TEXT:
+		return json_object_new_string(v->text);
+	}
+	return NULL;
+}
+
+json_object *state_list_json(const struct state_item *v, size_t n)
+{
+	json_object *o = json_object_new_object();
+	for (size_t i = 0; o && i < n; i++)
+		json_object_object_add(o, v[i].key, value_json(&v[i].v));
+	return o;
 }
 
 json_object *state_build(const struct sm_telegram *t, const struct state_multipliers *m)
 {
-	json_object *o = json_object_new_object();
-	char keybuf[STATE_KEY_LEN], text[SM_DATETIME_STRLEN];
-	struct sm_obis_state sv;
+	struct state_list l = { 0 };
+	json_object *o = state_list_build(&l, t, m) == 0 ? state_list_json(l.v, l.n) : NULL;
+	state_list_free(&l);
+	return o;
+}
 
-	if (!o)
+/* ---- the cache ---- */
+
+struct cached_key {
+	struct state_item item;
+	uint64_t last_ms;   /* 0 = wanted, never seen */
+	uint64_t period_ms; /* gap between the last two updates, 0 = unknown */
+};
+
+struct state_cache {
+	struct cached_key *v;
+	size_t n, cap;
+};
+
+struct state_cache *state_cache_new(void)
+{
+	return calloc(1, sizeof(struct state_cache));
+}
+
+void state_cache_free(struct state_cache *c)
+{
+	if (!c)
+		return;
+	free(c->v);
+	free(c);
+}
+
+void state_cache_reset(struct state_cache *c)
+{
+	c->n = 0;
+}
+
+size_t state_cache_size(const struct state_cache *c)
+{
+	return c->n;
+}
+
+const char *state_cache_key(const struct state_cache *c, size_t i)
+{
+	return c->v[i].item.key;
+}
+
+static struct cached_key *cache_slot(struct state_cache *c, const char *key)
+{
+	for (size_t i = 0; i < c->n; i++)
+		if (!strcmp(c->v[i].item.key, key))
+			return &c->v[i];
+	if (c->n >= STATE_CACHE_MAX_KEYS)
 		return NULL;
-	for (size_t i = 0; i < t->nreadings; i++) {
-		const struct sm_reading *r = &t->readings[i];
-		const char *key = state_key(r, keybuf, sizeof(keybuf));
-		json_object *v = NULL;
-		if (!key)
-			continue;
-		const struct sm_obis_info *info = sm_obis_lookup(r->obis);
-		sm_obis_state_value(info, &r->value, &sv);
-		switch (sv.type) {
-		case SM_OBIS_STATE_NULL:
-			break; /* JSON null: Home Assistant shows "unknown" rather than a wrong value */
-		case SM_OBIS_STATE_NUMBER: {
-			const char *unit = info && info->unit ? info->unit : r->value.unit;
-			v = number_json(sv.num, state_multiplier(m, unit));
-			break;
-		}
-		case SM_OBIS_STATE_TEXT:
-			v = json_object_new_string(sv.text);
-			break;
-		}
-		json_object_object_add(o, key, v);
-		if (r->has_timestamp && sm_datetime_format(&r->timestamp, text, sizeof(text))) {
-			char tskey[STATE_KEY_LEN + 16];
-			snprintf(tskey, sizeof(tskey), "%s_timestamp", key);
-			json_object_object_add(o, tskey, json_object_new_string(text));
-		}
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 32;
+		struct cached_key *v = realloc(c->v, cap * sizeof(*v));
+		if (!v)
+			return NULL;
+		c->v = v;
+		c->cap = cap;
 	}
-	if (t->has_datetime && !json_object_object_get_ex(o, "timestamp", NULL) &&
-	    sm_datetime_format(&t->datetime, text, sizeof(text)))
-		json_object_object_add(o, "timestamp", json_object_new_string(text));
+	struct cached_key *k = &c->v[c->n++];
+	memset(k, 0, sizeof(*k));
+	snprintf(k->item.key, sizeof(k->item.key), "%s", key);
+	return k;
+}
+
+int state_cache_update(struct state_cache *c, const struct state_list *l, uint64_t now_ms)
+{
+	int rc = 0;
+	for (size_t i = 0; i < l->n; i++) {
+		struct cached_key *k = cache_slot(c, l->v[i].key);
+		if (!k) {
+			rc = -1;
+			continue;
+		}
+		if (k->last_ms && now_ms > k->last_ms)
+			k->period_ms = now_ms - k->last_ms;
+		k->last_ms = now_ms ? now_ms : 1;
+		k->item = l->v[i];
+	}
+	return rc;
+}
+
+int state_cache_want(struct state_cache *c, const char *key)
+{
+	return cache_slot(c, key) ? 0 : -1;
+}
+
+json_object *state_cache_json(const struct state_cache *c, uint64_t now_ms)
+{
+	json_object *o = json_object_new_object();
+	for (size_t i = 0; o && i < c->n; i++) {
+		const struct cached_key *k = &c->v[i];
+		bool expired = !k->last_ms ||
+		               (k->period_ms && now_ms > k->last_ms && now_ms - k->last_ms > STATE_EXPIRE_PERIODS * k->period_ms);
+		json_object_object_add(o, k->item.key, expired ? NULL : value_json(&k->item.v));
+	}
 	return o;
 }

@@ -9,7 +9,9 @@
 
 #include <json-c/json.h>
 #include <stdbool.h>
+#include <stdint.h>
 
+#include "smartmeter/obis.h"
 #include "smartmeter/reading.h"
 
 struct state_multipliers {
@@ -37,7 +39,70 @@ bool state_convert(struct sm_number *n, const char *from, const char *to);
 /* Which multiplier applies to a value published in this unit (1.0 for units it does not scale). */
 double state_multiplier(const struct state_multipliers *m, const char *unit);
 
-/* Build the whole state object; caller owns it (json_object_put). m may be NULL (all 1). NULL on ENOMEM. */
+/* The unit a reading is published in on the state topic, in Home Assistant's spelling: the registry's,
+ * else the one state_canonical_unit() converts to; NULL for text values. Discovery's unit_of_measurement
+ * and the energy guard's limit scaling both come from here. */
+const char *state_published_unit(const struct sm_obis_info *info, const struct sm_reading *r);
+
+/* ---- one telegram as a list of (key, value, unit): what the state object, the energy guard and
+ * Home Assistant discovery all read, built once per telegram ---- */
+enum state_type {
+	STATE_NULL = 0, /* JSON null: HA shows "unknown" rather than a wrong or stale value */
+	STATE_NUMBER,   /* exact decimal */
+	STATE_REAL,     /* a non-integer CT/VT multiplier was applied */
+	STATE_TEXT,
+};
+
+struct state_value {
+	enum state_type type;
+	struct sm_number num;
+	double real;
+	char text[SM_OBIS_STATE_TEXT_MAX + 1];
+};
+
+struct state_item {
+	char key[STATE_KEY_LEN];
+	struct state_value v;
+	const char *unit;                 /* as published (static storage), NULL = none */
+	const struct sm_obis_info *info;  /* registry entry, NULL for unknown codes and derived keys */
+};
+
+struct state_list {
+	struct state_item *v;
+	size_t n, cap;                    /* storage is kept between telegrams: no allocation per frame */
+};
+
+/* Replace l's items with t's readings (plus "<key>_timestamp" capture times and "timestamp"). A key
+ * that occurs twice keeps the last value. m may be NULL (all 1). 0 or -1 (ENOMEM). */
+int state_list_build(struct state_list *l, const struct sm_telegram *t, const struct state_multipliers *m);
+/* Add or replace one item (derived keys: decoder health). unit static or NULL. 0 or -1. */
+int state_list_set(struct state_list *l, const char *key, const struct state_value *v, const char *unit);
+struct state_item *state_list_find(const struct state_list *l, const char *key);
+void state_list_free(struct state_list *l);
+/* The items as one flat JSON object; caller owns it. NULL on ENOMEM. */
+json_object *state_list_json(const struct state_item *v, size_t n);
+
+/* Build the whole state object of one telegram; caller owns it (json_object_put). m may be NULL. */
 json_object *state_build(const struct sm_telegram *t, const struct state_multipliers *m);
+
+/* ---- the meter's whole current state (what the state topic carries, issue: "cached device state") ----
+ * Every key ever seen or wanted (the keys Home Assistant's entities read) with its last value. A key
+ * whose own update period p is known (two updates seen) and that has not been updated for
+ * STATE_EXPIRE_PERIODS x p is published as null: HA shows unknown rather than stale. */
+#define STATE_EXPIRE_PERIODS 3u
+#define STATE_CACHE_MAX_KEYS 256u
+
+struct state_cache;
+struct state_cache *state_cache_new(void); /* NULL on ENOMEM */
+void state_cache_free(struct state_cache *c);
+void state_cache_reset(struct state_cache *c);   /* another meter: forget everything */
+/* Fold a telegram's list in at now_ms (monotonic). 0 or -1 (ENOMEM; what fitted is kept). */
+int state_cache_update(struct state_cache *c, const struct state_list *l, uint64_t now_ms);
+/* Make sure key is carried (null until a value arrives). 0 or -1. */
+int state_cache_want(struct state_cache *c, const char *key);
+size_t state_cache_size(const struct state_cache *c);
+const char *state_cache_key(const struct state_cache *c, size_t i); /* i < state_cache_size() */
+/* The whole state at now_ms; caller owns it. NULL on ENOMEM. */
+json_object *state_cache_json(const struct state_cache *c, uint64_t now_ms);
 
 #endif

@@ -300,8 +300,16 @@ static void slugs_and_changes(void **state)
 	config_slug("  KFM 5.KAIFA/meter  ", out, sizeof(out));
 	assert_string_equal(out, "kfm_5_kaifa_meter");
 	assert_int_equal(config_slug("!!!", out, sizeof(out)), 0);
-	config_default_instance(out, sizeof(out));
+	config_default_instance(NULL, out, sizeof(out));
 	assert_true(strlen(out) > 0);
+	char host[32], other[64];
+	snprintf(host, sizeof(host), "%s", out);
+	config_default_instance("/etc/smartmeter.conf", out, sizeof(out));
+	assert_string_equal(out, host); /* the packaged file keeps the plain hostname */
+	/* a second daemon with its own file gets its own instance (client id, status topic) */
+	config_default_instance("/etc/smartmeter/Heat Meter.conf", other, sizeof(other));
+	assert_true(strncmp(other, host, strlen(host)) == 0);
+	assert_string_equal(other + strlen(host), "_heat_meter");
 
 	assert_int_equal(config_init(&a), 0);
 	assert_int_equal(config_init(&b), 0);

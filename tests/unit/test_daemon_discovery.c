@@ -263,10 +263,13 @@ static void check_batch(const struct discovery_batch *b, json_object *state)
 
 static json_object *state_of(const struct sm_telegram *t)
 {
-	json_object *s = state_build(t, NULL);
+	struct state_list l = { 0 };
 	struct discovery_health h = { .frames = 5, .last_frame = 1789000000, .serial = "115200 8N1" };
+	assert_int_equal(state_list_build(&l, t, NULL), 0);
+	assert_int_equal(discovery_health_add(&l, &h), 0);
+	json_object *s = state_list_json(l.v, l.n);
 	assert_non_null(s);
-	discovery_health_add(s, &h);
+	state_list_free(&l);
 	return s;
 }
 
@@ -482,16 +485,16 @@ static void announcer_republishes_only_what_changed(void **state)
 	dsmr5(&b);
 	assert_int_equal(discovery_build(&opts, "E0012345678", &b.t, &built), 0);
 
-	assert_int_equal(discovery_update(d, "E0012345678", &b.t, &out), 0);
+	assert_int_equal(discovery_update(d, "E0012345678", NULL, &b.t, &out), 0);
 	assert_int_equal(out.n, built.n);
 	discovery_batch_free(&out);
 	/* the same layout again: nothing */
 	num(&b, "1-0:1.8.1", 1581124, -3, "kWh"); /* a duplicate key later in the telegram changes nothing */
-	assert_int_equal(discovery_update(d, "E0012345678", &b.t, &out), 0);
+	assert_int_equal(discovery_update(d, "E0012345678", NULL, &b.t, &out), 0);
 	assert_int_equal(out.n, 0);
 	/* a new OBIS code: only its config */
 	num(&b, "1-0:52.7.0", 2301, -1, "V");
-	assert_int_equal(discovery_update(d, "E0012345678", &b.t, &out), 0);
+	assert_int_equal(discovery_update(d, "E0012345678", NULL, &b.t, &out), 0);
 	assert_int_equal(out.n, 1);
 	assert_string_equal(out.msgs[0].topic, "homeassistant/sensor/E0012345678/1_0_52_7_0/config");
 	discovery_batch_free(&out);
@@ -522,7 +525,7 @@ static void announcer_republishes_only_what_changed(void **state)
 	o.expire_after = 900;
 	assert_int_equal(discovery_reconfigure(d, &o, &out), 0);
 	assert_int_equal(out.n, 0);
-	assert_int_equal(discovery_update(d, "E0012345678", &b.t, &out), 0);
+	assert_int_equal(discovery_update(d, "E0012345678", NULL, &b.t, &out), 0);
 	assert_int_equal(out.n, built.n + 1);
 	assert_true(strncmp(out.msgs[0].topic, "ha/", 3) == 0);
 	assert_string_equal(discovery_ha_status_topic(d), "ha/status");
@@ -602,7 +605,7 @@ static void cleanup_removes_only_stale_configs_of_this_instance(void **state)
 	assert_int_equal(discovery_collected(d), 2);
 
 	/* after stale_after: what the daemon produced again stays, the rest goes, the list is done */
-	assert_int_equal(discovery_update(d, "E0012345678", &b.t, &out), 0);
+	assert_int_equal(discovery_update(d, "E0012345678", NULL, &b.t, &out), 0);
 	discovery_batch_free(&out);
 	assert_int_equal(discovery_sweep(d, true, &out), 0);
 	assert_int_equal(out.n, 1);
@@ -621,13 +624,13 @@ static void cleanup_removes_only_stale_configs_of_this_instance(void **state)
 	assert_int_equal(out.n, 1);
 	assert_true(removes(&out, imp));
 	discovery_batch_free(&out);
-	assert_int_equal(discovery_update(d, "E0012345678", &b.t, &out), 0);
+	assert_int_equal(discovery_update(d, "E0012345678", NULL, &b.t, &out), 0);
 	assert_int_equal(out.n, 0);
 	discovery_free(d);
 
 	/* turning discovery off at run time removes what was published */
 	d = discovery_new(&opts);
-	assert_int_equal(discovery_update(d, "E0012345678", &b.t, &out), 0);
+	assert_int_equal(discovery_update(d, "E0012345678", NULL, &b.t, &out), 0);
 	size_t n = out.n;
 	discovery_batch_free(&out);
 	assert_int_equal(discovery_reconfigure(d, &off, &out), 0);
@@ -697,18 +700,21 @@ static void vendors(void **state)
 static void health_keys(void **state)
 {
 	(void)state;
-	json_object *s = json_object_new_object();
+	struct state_list l = { 0 };
 	struct discovery_health h = { .frames = 7, .crc_errors = 1, .last_frame = 0 };
-	discovery_health_add(s, &h);
+	assert_int_equal(discovery_health_add(&l, &h), 0);
+	json_object *s = state_list_json(l.v, l.n);
 	assert_string_equal(json_object_to_json_string_ext(s, JSON_C_TO_STRING_PLAIN),
 	                    "{\"decoder_frames\":7,\"decoder_crc_errors\":1,\"decoder_decrypt_errors\":0,"
 	                    "\"decoder_last_frame\":null,\"decoder_serial\":null}");
 	json_object_put(s);
-	s = json_object_new_object();
 	h.last_frame = 1789000000;
-	discovery_health_add(s, &h);
+	assert_int_equal(discovery_health_add(&l, &h), 0); /* the same keys again: replaced, not repeated */
+	assert_int_equal(l.n, 5);
+	s = state_list_json(l.v, l.n);
 	assert_string_equal(jstr(s, "decoder_last_frame"), "2026-09-10T00:26:40+00:00");
 	json_object_put(s);
+	state_list_free(&l);
 }
 
 int main(void)

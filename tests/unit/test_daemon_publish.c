@@ -1,7 +1,8 @@
 /* test_daemon_publish.c — topics and the promise made while the broker is away, with a fake transport:
  * at QoS 1 the newest queue_size messages are delivered in order on reconnect (the oldest dropped and
  * counted), at QoS 0 the latest obis + state; availability and status follow the meter and shutdown;
- * meter_id = [meter] id, else the slugged serial number, else "meter". */
+ * meter_id = [meter] id, else the slugged serial number (learned from whichever telegram carries it and
+ * kept under [daemon] state_dir); nothing is published for a meter whose id is not known yet. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -43,6 +44,8 @@ static int fake_publish(void *ctx, const char *topic, const void *payload, size_
 	return 0;
 }
 
+static char state_dir[64];
+
 struct fixture {
 	struct loop *loop;
 	struct config cfg;
@@ -55,7 +58,13 @@ static struct fixture *make(const char *conf)
 	struct fixture *fx = calloc(1, sizeof(*fx));
 	struct config_diag diag;
 	char text[512];
-	snprintf(text, sizeof(text), "[mqtt]\ntopic_prefix = t\ninstance = box\n%s\n[homeassistant]\ndiscovery = false\n", conf);
+	if (!state_dir[0]) {
+		snprintf(state_dir, sizeof(state_dir), "/tmp/smd-publish-XXXXXX");
+		assert_non_null(mkdtemp(state_dir));
+	}
+	snprintf(text, sizeof(text),
+	         "[mqtt]\ntopic_prefix = t\ninstance = box\n%s\n[homeassistant]\ndiscovery = false\n[daemon]\nstate_dir = %s\n",
+	         conf, state_dir);
 	assert_non_null(fx);
 	fx->loop = loop_new();
 	assert_int_equal(config_init(&fx->cfg), 0);
@@ -175,13 +184,12 @@ static void qos0_keeps_latest_only(void **state)
 	struct fixture *fx = make("qos = 0");
 	(void)state;
 	for (uint64_t i = 1; i <= 5; i++)
-		feed(fx, NULL, i);
+		feed(fx, "Q0", i);
 	fx->fake.up = true;
 	publisher_connected(fx->pub);
-	/* no serial number seen: the documented fallback id */
-	assert_int_equal(count(&fx->fake, "t/meter/obis"), 1);
-	assert_int_equal(count(&fx->fake, "t/meter/state"), 1);
-	assert_true(find(&fx->fake, "t/meter/obis", "\"value\":5,", 0) > 0);
+	assert_int_equal(count(&fx->fake, "t/q0/obis"), 1);
+	assert_int_equal(count(&fx->fake, "t/q0/state"), 1);
+	assert_true(find(&fx->fake, "t/q0/obis", "\"value\":5,", 0) > 0);
 	destroy(fx);
 }
 
@@ -198,17 +206,61 @@ static void fixed_meter_id_wins(void **state)
 
 static void serial_arrives_later(void **state)
 {
-	struct fixture *fx = make("");
+	struct fixture *fx = make("[serial]\ndevice = /dev/ttyLATER");
 	(void)state;
 	fx->fake.up = true;
 	feed(fx, NULL, 1);
-	assert_true(find(&fx->fake, "t/meter/availability", "online", 0) >= 0);
+	/* list 1 before any list with the id: no stand-in device, nothing published yet */
+	assert_int_equal(fx->fake.n, 0);
 	feed(fx, "K8EG-004", 2);
-	/* the fallback's availability is closed, the real id takes over and stays */
-	assert_true(find(&fx->fake, "t/meter/availability", "offline", 0) >= 0);
 	assert_true(find(&fx->fake, "t/k8eg-004/availability", "online", 0) >= 0);
+	assert_true(find(&fx->fake, "t/k8eg-004/state", ":2", 0) >= 0);
 	feed(fx, NULL, 3);
+	/* a telegram without identity belongs to the meter already known on this source */
 	assert_true(find(&fx->fake, "t/k8eg-004/state", ":3", 0) >= 0);
+	assert_int_equal(count(&fx->fake, "t/meter/state"), 0);
+	destroy(fx);
+
+	/* a restart: the id kept under state_dir names the very first telegram, which carries none */
+	fx = make("[serial]\ndevice = /dev/ttyLATER");
+	fx->fake.up = true;
+	feed(fx, NULL, 4);
+	assert_true(find(&fx->fake, "t/k8eg-004/state", ":4", 0) >= 0);
+	destroy(fx);
+	/* another source knows nothing of it */
+	fx = make("[serial]\ndevice = /dev/ttyOTHER");
+	fx->fake.up = true;
+	feed(fx, NULL, 5);
+	assert_int_equal(fx->fake.n, 0);
+	destroy(fx);
+}
+
+static void state_carries_every_key(void **state)
+{
+	struct fixture *fx = make("[meter]\nid = nordic");
+	struct sm_reading r[2] = { 0 };
+	struct sm_telegram t = { 0 };
+	(void)state;
+	fx->fake.up = true;
+	r[0].has_obis = sm_obis_parse("1-0:1.7.0", 9, r[0].obis);
+	r[0].value.type = SM_VALUE_NUMBER;
+	r[0].value.unit = "W";
+	r[0].value.u.num = (struct sm_number){ 1200, 0, false };
+	r[1].has_obis = sm_obis_parse("1-0:1.8.0", 9, r[1].obis);
+	r[1].value.type = SM_VALUE_NUMBER;
+	r[1].value.unit = "kWh";
+	r[1].value.u.num = (struct sm_number){ 9876, 0, false };
+	t.protocol = SM_PROTOCOL_DLMS;
+	t.readings = r;
+	t.nreadings = 2; /* "list 3": power and energy */
+	publisher_telegram(fx->pub, &t);
+	t.nreadings = 1; /* "list 1": power only */
+	r[0].value.u.num.mag = 1300;
+	publisher_telegram(fx->pub, &t);
+	int i = find(&fx->fake, "t/nordic/state", "\"power_import\":1300", 0);
+	assert_true(i >= 0);
+	/* the energy from the earlier list is still there: no template of the meter's entities fails */
+	assert_non_null(strstr(fx->fake.payload[i], "\"energy_import_total\":9876"));
 	destroy(fx);
 }
 
@@ -220,6 +272,7 @@ int main(void)
 		cmocka_unit_test(qos0_keeps_latest_only),
 		cmocka_unit_test(fixed_meter_id_wins),
 		cmocka_unit_test(serial_arrives_later),
+		cmocka_unit_test(state_carries_every_key),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -285,8 +285,15 @@ class Daemon:
         return self.proc.returncode
 
 
-def config(port, device, extra_mqtt="", extra_meter="", extra_serial="", extra=""):
+def config(port, device, extra_mqtt="", extra_meter="", extra_serial="", extra="", state_dir=None):
+    """A daemon configuration; learned identities go next to the pty (the test's temp dir), never to
+    /var/lib/smartmeterd."""
+    if state_dir is None:
+        state_dir = os.path.dirname(device) if device.startswith("/") else tempfile.gettempdir()
     return f"""# written by the integration test
+[daemon]
+state_dir = {state_dir}
+
 [serial]
 device = {device}
 {extra_serial}
