@@ -50,7 +50,7 @@ static void on_telegram(void *ctx, const struct sm_telegram *t)
 
 int main(int argc, char **argv)
 {
-	static const char conf[] = "[mqtt]\ntopic_prefix = smartmeter\n[homeassistant]\ndiscovery = true\n";
+	char conf[512], dir[] = "/tmp/bench_daemon_publish.XXXXXX";
 	struct sink_count cnt = {0, 0};
 	struct publish_sink sink = {.connected = sink_connected, .publish = sink_publish, .ctx = &cnt};
 	struct config cfg;
@@ -62,6 +62,10 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	struct run r = {NULL, strtoul(argv[1], NULL, 10)};
+	if (!mkdtemp(dir))
+		return 1;
+	snprintf(conf, sizeof(conf),
+	         "[mqtt]\ntopic_prefix = smartmeter\n[homeassistant]\ndiscovery = true\n[daemon]\nstate_dir = %s\n", dir);
 	struct loop *loop = loop_new();
 	if (!loop || config_init(&cfg) < 0 || config_parse_buffer(&cfg, "bench", conf, strlen(conf), &diag) < 0)
 		return 1;
@@ -79,5 +83,7 @@ int main(int argc, char **argv)
 	publisher_free(r.pub);
 	config_free(&cfg);
 	loop_free(loop);
-	return 0;
+	char cmd[600];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	return system(cmd) == 0 ? 0 : 1;
 }

@@ -82,7 +82,7 @@ def main():
         with open(f"{tmp}/smartmeter.conf", "w") as f:
             f.write(f"[serial]\ndevice = tcp://127.0.0.1:{sport}\n[mqtt]\nhost = 127.0.0.1\nport = {bport}\n"
                     "topic_prefix = smartmeter\ninstance = bench\n[homeassistant]\ndiscovery = true\n"
-                    "[log]\nlevel = notice\n")
+                    f"[daemon]\nstate_dir = {tmp}\n[log]\nlevel = notice\n")
         os.chmod(f"{tmp}/smartmeter.conf", 0o600)
         d = subprocess.Popen([daemon, "-c", f"{tmp}/smartmeter.conf"], stdout=subprocess.DEVNULL,
                              stderr=open(f"{tmp}/daemon.log", "wb"))
