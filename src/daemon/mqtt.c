@@ -1,7 +1,8 @@
 /* mqtt.c — libmosquitto driven from our epoll loop (mosquitto_socket, loop_read/write/misc, want_write).
  * The only file that includes <mosquitto.h>. No thread, no blocking socket call, no sleep: the
  * connection attempt is asynchronous, reconnects wait on a timerfd with backoff, keepalive pings run
- * from a 1 s timer while connected. Must never log the password. */
+ * from a timer at a quarter of the keepalive while connected (an idle daemon wakes every 15 s, not every
+ * second). Must never log the password. */
 #include <errno.h>
 #include <mosquitto.h>
 #include <stdio.h>
@@ -13,8 +14,12 @@
 
 #define MQTT_BACKOFF_MIN_MS 1000u
 #define MQTT_BACKOFF_MAX_MS 30000u
-/* libmosquitto wants loop_misc "about once a second" for keepalive and retries. */
-#define MQTT_MISC_INTERVAL_MS 1000u
+/* loop_misc only checks the keepalive in libmosquitto 2.0 (PINGREQ once keepalive seconds passed without
+ * traffic either way, and the connection closed when a PINGREQ got no answer by the next check). Called
+ * every keepalive / 4, the ping leaves between 1 and 1.25 keepalives after the last traffic, well inside
+ * the broker's 1.5 x keepalive limit. */
+#define MQTT_MISC_DIVISOR 4u
+#define MQTT_MISC_MIN_MS 1000u
 /* A connection the broker ends this soon after accepting it, twice in a row, was most likely taken over
  * by another client with the same client id (MQTT 3.1.1 §3.1.4: the broker disconnects the older one). */
 #define MQTT_CLASH_MS 3000u
@@ -136,7 +141,10 @@ static void cb_connect(struct mosquitto *mosq, void *obj, int rc)
 		log_info("mqtt: connected to %s:%u", m->host, m->port);
 	m->trouble_logged = false;
 	m->ever_connected = true;
-	loop_timer_arm(m->misc_timer, MQTT_MISC_INTERVAL_MS, MQTT_MISC_INTERVAL_MS);
+	uint64_t misc_ms = (uint64_t)m->keepalive * 1000u / MQTT_MISC_DIVISOR;
+	if (misc_ms < MQTT_MISC_MIN_MS)
+		misc_ms = MQTT_MISC_MIN_MS;
+	loop_timer_arm(m->misc_timer, misc_ms, misc_ms);
 	if (m->cb.on_connect)
 		m->cb.on_connect(m->ctx);
 	update_events(m);
