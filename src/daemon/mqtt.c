@@ -1,8 +1,8 @@
 /* mqtt.c — libmosquitto driven from our epoll loop (mosquitto_socket, loop_read/write/misc, want_write).
  * The only file that includes <mosquitto.h>. No thread, no blocking socket call, no sleep: the
  * connection attempt is asynchronous, reconnects wait on a timerfd with backoff, keepalive pings run
- * from a timer at a quarter of the keepalive while connected (an idle daemon wakes every 15 s, not every
- * second). Must never log the password. */
+ * from a timer at about half the keepalive while connected (an idle daemon wakes every 28.5 s by default,
+ * not every second). Must never log the password. */
 #include <errno.h>
 #include <mosquitto.h>
 #include <stdio.h>
@@ -14,11 +14,11 @@
 
 #define MQTT_BACKOFF_MIN_MS 1000u
 #define MQTT_BACKOFF_MAX_MS 30000u
-/* loop_misc only checks the keepalive in libmosquitto 2.0 (PINGREQ once keepalive seconds passed without
- * traffic either way, and the connection closed when a PINGREQ got no answer by the next check). Called
- * every keepalive / 4, the ping leaves between 1 and 1.25 keepalives after the last traffic, well inside
- * the broker's 1.5 x keepalive limit. */
-#define MQTT_MISC_DIVISOR 4u
+/* loop_misc only checks the keepalive in libmosquitto 2.0: PINGREQ once keepalive seconds passed without
+ * traffic either way (whole seconds), the connection closed when a PINGREQ got no answer by the next
+ * check. Checking every keepalive / 2 - 1.5 s sends the ping at most keepalive / 2 - 0.5 s late, inside
+ * the broker's limit of 1.5 x keepalive (keepalive 60: every 28.5 s; the minimum keepalive 5: every 1 s). */
+#define MQTT_MISC_MARGIN_MS 1500u
 #define MQTT_MISC_MIN_MS 1000u
 /* A connection the broker ends this soon after accepting it, twice in a row, was most likely taken over
  * by another client with the same client id (MQTT 3.1.1 §3.1.4: the broker disconnects the older one). */
@@ -141,9 +141,8 @@ static void cb_connect(struct mosquitto *mosq, void *obj, int rc)
 		log_info("mqtt: connected to %s:%u", m->host, m->port);
 	m->trouble_logged = false;
 	m->ever_connected = true;
-	uint64_t misc_ms = (uint64_t)m->keepalive * 1000u / MQTT_MISC_DIVISOR;
-	if (misc_ms < MQTT_MISC_MIN_MS)
-		misc_ms = MQTT_MISC_MIN_MS;
+	uint64_t misc_ms = (uint64_t)m->keepalive * 500u;
+	misc_ms = misc_ms > MQTT_MISC_MIN_MS + MQTT_MISC_MARGIN_MS ? misc_ms - MQTT_MISC_MARGIN_MS : MQTT_MISC_MIN_MS;
 	loop_timer_arm(m->misc_timer, misc_ms, misc_ms);
 	if (m->cb.on_connect)
 		m->cb.on_connect(m->ctx);

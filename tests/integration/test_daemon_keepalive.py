@@ -1,6 +1,6 @@
 #!/usr/bin/python3
-"""Keepalive with the sparse MQTT timer: the daemon checks its keepalive every keepalive / 4 (not every
-second), so an idle connection must still send its PINGREQ in time. With keepalive = 5 the broker drops a
+"""Keepalive with the sparse MQTT timer: the daemon checks its keepalive every keepalive / 2 - 1.5 s (not
+every second), so an idle connection must still send its PINGREQ in time. With keepalive = 5 the broker drops a
 silent client after 7.5 s; 16 s of idle must pass without the connection being lost, and a telegram
 afterwards is delivered on the same connection."""
 import os
