@@ -45,6 +45,8 @@ struct mqtt {
 	void (*done)(void *ctx);
 	void *done_ctx;
 	unsigned pending;
+	unsigned backlog;     /* handed over on this connection, not yet written (QoS 0) or acknowledged */
+	bool backlogged;      /* on_backlog(true) was the last call */
 	char *host;
 	char *client_id, *instance;
 	uint64_t connected_ms;
@@ -78,6 +80,17 @@ static void finish_shutdown(struct mqtt *m)
 		m->done(m->done_ctx);
 }
 
+static void set_backlog(struct mqtt *m, unsigned n)
+{
+	m->backlog = n;
+	bool want = m->connected && (m->backlogged ? n > MQTT_BACKLOG_LOW : n > MQTT_BACKLOG_HIGH);
+	if (want == m->backlogged)
+		return;
+	m->backlogged = want;
+	if (m->cb.on_backlog)
+		m->cb.on_backlog(m->ctx, want);
+}
+
 static void on_lost(struct mqtt *m, int rc)
 {
 	bool was_connected = m->connected;
@@ -85,6 +98,7 @@ static void on_lost(struct mqtt *m, int rc)
 	m->connecting = false;
 	drop_watch(m);
 	loop_timer_disarm(m->misc_timer);
+	set_backlog(m, 0); /* while away the publisher keeps what arrives: input must flow */
 	if (m->shutting_down) {
 		finish_shutdown(m);
 		return;
@@ -134,6 +148,7 @@ static void cb_connect(struct mosquitto *mosq, void *obj, int rc)
 	}
 	m->connected = true;
 	m->connecting = false;
+	m->backlog = 0;
 	m->last_connack = 0;
 	m->connected_ms = loop_now_ms();
 	backoff_reset(&m->backoff);
@@ -156,6 +171,8 @@ static void cb_publish(struct mosquitto *mosq, void *obj, int mid)
 	(void)mid;
 	if (m->pending > 0)
 		m->pending--;
+	if (m->backlog > 0)
+		set_backlog(m, m->backlog - 1);
 	if (m->shutting_down && m->pending == 0 && m->connected)
 		mosquitto_disconnect(m->mosq);
 }
@@ -377,6 +394,7 @@ int mqtt_publish(struct mqtt *m, const char *topic, const void *payload, size_t 
 		return -1;
 	}
 	m->pending++;
+	set_backlog(m, m->backlog + 1);
 	update_events(m);
 	return 0;
 }

@@ -34,6 +34,10 @@ void source_free(struct source *src); /* NULL ok */
 void source_frame_ok(struct source *src, bool seven_bit);
 void source_frame_bad(struct source *src);
 
+/* Stop (true) or resume reading input: the MQTT connection is backlogged. A TCP relay then waits in
+ * the kernel; a tty keeps its kernel buffer. The quiet-line timer does not run while paused. */
+void source_pause(struct source *src, bool pause);
+
 /* The line settings frames arrive with, in words for the health entity: "115200 8N1", "9600 7E1 (read as
  * 8N1)", "pseudo-terminal", "tcp://host:port". */
 const char *source_settings(const struct source *src, char *buf, size_t n);

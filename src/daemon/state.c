@@ -117,8 +117,7 @@ const char *state_published_unit(const struct sm_obis_info *info, const struct s
 static void number_value(struct sm_number n, double mult, struct state_value *out)
 {
 	if (mult != 1.0) {
-		double ip;
-		if (modf(mult, &ip) == 0.0 && mult > 0 && mult <= 1e6 && n.mag <= UINT64_MAX / (uint64_t)mult) {
+		if (mult > 0 && mult <= 1e6 && mult == (double)(uint64_t)mult && n.mag <= UINT64_MAX / (uint64_t)mult) {
 			n.mag *= (uint64_t)mult;
 		} else {
 			out->type = STATE_REAL;

@@ -118,22 +118,30 @@ enum sm_err sm_cipher_new(struct sm_cipher **ret)
 {
 	if (!ret)
 		return SM_E_INVAL;
-	if (!gcrypt_init())
-		return SM_E_CRYPTO;
 	struct sm_cipher *c = calloc(1, sizeof(*c));
 	if (!c)
 		return SM_E_NOMEM;
+	*ret = c;
+	return SM_OK;
+}
+
+/* libgcrypt is set up with the first key, not with the decoder: a meter without encryption never runs
+ * it (its initialisation alone made ~600 kB of the library resident) nor gets a secure-memory pool. */
+static enum sm_err ensure_gcrypt(struct sm_cipher *c)
+{
+	if (c->hd)
+		return SM_OK;
+	if (!gcrypt_init())
+		return SM_E_CRYPTO;
 	c->keys = gcry_calloc_secure(1, sizeof(*c->keys));
-	if (!c->keys) {
-		free(c);
+	if (!c->keys)
 		return SM_E_NOMEM;
-	}
 	if (gcry_cipher_open(&c->hd, GCRY_CIPHER_AES128, GCRY_CIPHER_MODE_GCM, GCRY_CIPHER_SECURE) != 0) {
 		gcry_free(c->keys);
-		free(c);
+		c->keys = NULL;
+		c->hd = NULL;
 		return SM_E_CRYPTO;
 	}
-	*ret = c;
 	return SM_OK;
 }
 
@@ -141,9 +149,12 @@ void sm_cipher_free(struct sm_cipher *c)
 {
 	if (!c)
 		return;
-	gcry_cipher_close(c->hd); /* libgcrypt wipes the context */
-	wipe(c->keys, sizeof(*c->keys));
-	gcry_free(c->keys);
+	if (c->hd)
+		gcry_cipher_close(c->hd); /* libgcrypt wipes the context */
+	if (c->keys) {
+		wipe(c->keys, sizeof(*c->keys));
+		gcry_free(c->keys);
+	}
 	wipe(c, sizeof(*c));
 	free(c);
 }
@@ -152,6 +163,11 @@ enum sm_err sm_cipher_set_keys(struct sm_cipher *c, const uint8_t *ek, const uin
 {
 	if (!c)
 		return SM_E_INVAL;
+	if (!ek && !ak && !c->hd)
+		return SM_OK; /* no key now, none before */
+	enum sm_err err = ensure_gcrypt(c);
+	if (err != SM_OK)
+		return err;
 	bool changed = (ek != NULL) != c->has_ek || (ak != NULL) != c->has_ak ||
 	               (ek && memcmp(ek, c->keys->ek, SM_KEY_LEN) != 0) ||
 	               (ak && memcmp(ak, c->keys->aad + 1, SM_KEY_LEN) != 0);
