@@ -141,7 +141,7 @@ def main():
         conn, _ = relay.accept()
         wait_for(lambda: count_lines(f"{tmp}/sub.txt", b"smartmeter/bench/status online") > 0, 20,
                  "the daemon's status online")
-        time.sleep(2)
+        time.sleep(5)  # past the start-up work (the retained-config collection window is 3 s)
         # Each wakeup of the epoll loop is one voluntary context switch (preemptions are not wakeups).
         v0 = status(d.pid, "voluntary_ctxt_switches")
         time.sleep(idle)
