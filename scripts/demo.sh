@@ -65,19 +65,41 @@ if [ -n "${SMARTMETER_DEVICE:-}" ]; then
 else
   DEVICE=$TMP/ttyMETER
   echo "demo: no meter attached: replaying tests/data/sample-dsmr5.txt through a pseudo-terminal ($DEVICE)" >&2
-  # The replayer: one telegram per second, like a DSMR 5 meter; loops over the sample.
+  # The replayer: one telegram per second, like a DSMR 5 meter; loops over the sample. Each round moves
+  # the energy registers on by what the sample spans (and the CRC with them), so the counters keep
+  # counting up as a real meter's do and the energy guard has nothing to hold back.
   /usr/bin/python3 - "$DEVICE" tests/data/sample-dsmr5.txt <<'PY' &
 import os, re, sys, time, tty
+from decimal import Decimal
 link, sample = sys.argv[1], sys.argv[2]
 telegrams = re.findall(rb"/.*?![0-9A-Fa-f]{0,4}\r?\n", open(sample, "rb").read(), re.S)
 if not telegrams:
     sys.exit("demo: no telegram in " + sample)
+REG = re.compile(rb"^(1-0:[12]\.8\.[0-9]\()([0-9.]+)(\*kWh\))", re.M)
+def values(t):
+    return [Decimal(m.group(2).decode()) for m in REG.finditer(t)]
+span = [b - a + Decimal("0.001") for a, b in zip(values(telegrams[0]), values(telegrams[-1]))]
+def crc16_arc(data):
+    crc = 0
+    for b in data:
+        crc ^= b
+        for _ in range(8):
+            crc = (crc >> 1) ^ 0xA001 if crc & 1 else crc >> 1
+    return crc
+def shifted(t, rnd):
+    k = iter(range(len(span)))
+    def move(m):
+        j = next(k)
+        v = Decimal(m.group(2).decode()) + span[j] * rnd
+        return m.group(1) + f"{v:0{len(m.group(2))}.3f}".encode() + m.group(3)
+    body = REG.sub(move, t[:t.rindex(b"!") + 1])
+    return body + b"%04X\r\n" % crc16_arc(body)
 master, slave = os.openpty()
 tty.setraw(slave)
 os.symlink(os.ttyname(slave), link)
 i = 0
 while True:
-    os.write(master, telegrams[i % len(telegrams)])
+    os.write(master, shifted(telegrams[i % len(telegrams)], i // len(telegrams)))
     i += 1
     time.sleep(1.0)
 PY
@@ -93,6 +115,8 @@ host = 127.0.0.1
 port = $PORT
 topic_prefix = smartmeter
 instance = demo
+[daemon]
+state_dir = $TMP
 [log]
 level = info
 CONF

@@ -8,6 +8,7 @@ PACKAGES=(
   build-essential cmake pkg-config
   libmosquitto-dev libserialport-dev libjson-c-dev libgcrypt20-dev libcmocka-dev
   mosquitto mosquitto-clients python3 python3-paho-mqtt socat openssl
+  libnss-wrapper  # test_daemon_resolve: names that resolve to a refusing address first
   "$@"
 )
 

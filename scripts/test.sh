@@ -6,6 +6,8 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 export SMARTMETER_CORPUS="${SMARTMETER_CORPUS:-$(cd .. && pwd)/shared/corpus}"
 [ -d "$SMARTMETER_CORPUS" ] || echo "test.sh: no corpus at $SMARTMETER_CORPUS: conformance tests will be skipped" >&2
+export SMARTMETER_CORPUS_SML="${SMARTMETER_CORPUS_SML:-$(cd .. && pwd)/shared/corpus-sml}"
+[ -d "$SMARTMETER_CORPUS_SML" ] || echo "test.sh: no SML corpus at $SMARTMETER_CORPUS_SML: SML conformance tests will be skipped" >&2
 
 echo "== build and test (RelWithDebInfo)"
 scripts/build.sh build -DCMAKE_BUILD_TYPE=RelWithDebInfo

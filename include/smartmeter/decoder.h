@@ -1,6 +1,6 @@
 /* decoder.h — the push-driven stream decoder: bytes in, telegrams out.
- * One decoder per byte stream. It finds DSMR telegrams, HDLC frames, M-Bus long frames and bare
- * APDUs in any chunking, checks, reassembles, decrypts and decodes them, and calls back once per
+ * One decoder per byte stream. It finds DSMR telegrams, HDLC frames, M-Bus long frames, bare
+ * APDUs and SML files in any chunking, checks, reassembles, decrypts and decodes them, and calls back once per
  * complete telegram/notification. It does no I/O, no logging, keeps no globals and allocates
  * nothing after sm_decoder_new(). */
 #ifndef SMARTMETER_DECODER_H
@@ -52,7 +52,8 @@ typedef void (*sm_telegram_cb)(void *ctx, const struct sm_telegram *t);
 typedef void (*sm_event_cb)(void *ctx, const struct sm_event *ev);
 
 struct sm_decoder_config {
-	bool dsmr_crc_optional;        /* accept a CRC mismatch (logged as a warning); default false = reject */
+	bool dsmr_crc_optional;        /* accept a CRC mismatch (logged as a warning); default false = reject.
+	                                * Applies to every framing's check (DSMR CRC, HDLC FCS, M-Bus sum, SML CRCs). */
 	bool has_key;
 	uint8_t key[SM_KEY_LEN];       /* GUEK; copied into secure memory by sm_decoder_new(); caller should wipe its copy */
 	bool has_auth_key;
@@ -84,6 +85,7 @@ struct sm_stats {
 	uint64_t telegrams;       /* delivered to on_telegram */
 	uint64_t dsmr;            /* of which DSMR */
 	uint64_t dlms;            /* of which DLMS */
+	uint64_t sml;             /* of which SML */
 	uint64_t errors;          /* SM_EVENT_ERROR events */
 	uint64_t crc_errors;      /* CRC / HCS / FCS / checksum errors */
 	uint64_t decrypt_errors;  /* no key, wrong key, auth failures */

@@ -49,7 +49,8 @@ struct sm_obis_info {
 };
 
 /* Registry entry for a code (F = 255 and B = 0/1 electricity channels matched as the registry
- * documents), or NULL when unknown. A code with F != 255 (a billing-period value) is unknown. */
+ * documents), or NULL when unknown. A code with F != 255 (a billing-period value) is unknown unless
+ * the registry lists it with that F (SML's 1-0:96.50.1.1). */
 const struct sm_obis_info *sm_obis_lookup(const uint8_t obis[6]);
 
 /* The state-topic key of a code: the registry key or, for unknown codes,
@@ -102,7 +103,8 @@ const struct sm_mbus_medium *sm_obis_mbus_medium(unsigned device_type);
 bool sm_number_parse(const char *s, size_t len, struct sm_number *ret);
 
 /* Iterate the registry (tests, documentation): entry i or NULL past the end, with the code it
- * matches in ret_obis (B as written in the table; BM_ELEC entries also match B = 1). */
+ * matches in ret_obis (B as written in the table; BM_ELEC entries also match B = 1; F = 255 or the
+ * entry's own F). */
 const struct sm_obis_info *sm_obis_registry(size_t i, uint8_t ret_obis[6]);
 
 #ifdef __cplusplus

@@ -78,6 +78,8 @@ struct sm_reading {
 enum sm_protocol {
 	SM_PROTOCOL_DSMR = 0,
 	SM_PROTOCOL_DLMS,
+	SM_PROTOCOL_SML,     /* SML 1.04 push files (German meters' optical INFO interface) */
+	SM_PROTOCOL_C1218,   /* polled through an ANSI C12.18 optical port, C12.19 tables */
 };
 
 enum sm_framing {
@@ -85,6 +87,8 @@ enum sm_framing {
 	SM_FRAMING_HDLC,
 	SM_FRAMING_MBUS,
 	SM_FRAMING_RAW,      /* bare APDU / bare ciphered APDU */
+	SM_FRAMING_SML,      /* SML transport v1: 1B1B1B1B 01010101 ... 1B1B1B1B 1A pad CRC */
+	SM_FRAMING_C1218,    /* C12.18 packets (EE 00 ...) */
 };
 
 struct sm_telegram {
@@ -100,8 +104,9 @@ struct sm_telegram {
 	uint32_t invocation_counter;/* when encrypted */
 	bool counter_backwards;     /* invocation counter lower than the last seen for this system title */
 
-	const char *meter_id;       /* NUL-terminated serial / equipment id, or NULL */
-	const char *header;         /* NUL-terminated DSMR identification line (without '/') or DLMS list id, or NULL */
+	const char *meter_id;       /* NUL-terminated serial / equipment id (SML: server id as lowercase hex), or NULL */
+	const char *header;         /* NUL-terminated DSMR identification line (without '/'), DLMS list id,
+	                             * SML manufacturer id ("EMH"), or NULL */
 	const char *dsmr_version;   /* NUL-terminated 1-3:0.2.8 / 0-0:96.1.4 text, or NULL */
 	bool crc_present;           /* DSMR: telegram carried a CRC (and it matched) */
 
@@ -148,8 +153,11 @@ void sm_number_scale(struct sm_number *n, int shift);
 size_t sm_datetime_format(const struct sm_datetime *dt, char *out, size_t outsz);
 #define SM_DATETIME_STRLEN 40
 
-/* Display name of a framing for log lines: "DSMR", "HDLC", "M-Bus", "APDU". */
+/* Display name of a framing for log lines: "DSMR", "HDLC", "M-Bus", "APDU", "SML", "C12.18". */
 const char *sm_framing_name(enum sm_framing f);
+
+/* Protocol name of the JSON contract and log lines: "dsmr", "dlms", "sml", "c1218". */
+const char *sm_protocol_name(enum sm_protocol p);
 
 /* Find the first reading with this OBIS code (F compared too). NULL if absent. */
 const struct sm_reading *sm_telegram_find(const struct sm_telegram *t, const uint8_t obis[6]);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "app.h"
+#include "c1218_source.h"
 #include "capture.h"
 #include "config.h"
 #include "log.h"
@@ -23,6 +24,9 @@
 
 /* How long a clean shutdown waits for the broker to acknowledge the last messages. */
 #define SHUTDOWN_TIMEOUT_MS 3000u
+/* Bytes kept for capture_file when nothing has formed a frame since the port opened (an inverted cable,
+ * a wrong speed): one sample per open, so the file gets something to attach to a report but no stream. */
+#define UNFRAMED_SAMPLE_BYTES 4096u
 /* Per-frame error lines: at most this many per minute, then a count of what was swallowed. */
 #define FRAME_ERROR_BURST 5u
 #define FRAME_ERROR_WINDOW_MS 60000u
@@ -34,10 +38,14 @@ struct app {
 	bool verbose;
 	struct sm_decoder *dec;
 	struct source *src;
+	struct c1218_poller *poller; /* [meter] protocol = c1218 instead of src */
 	struct mqtt *mqtt;
 	struct publisher *pub;
 	struct capture *cap;
 	bool capture_failed;
+	uint8_t unframed[UNFRAMED_SAMPLE_BYTES]; /* since the port opened, while no telegram decoded */
+	size_t nunframed;
+	bool sample_done;                        /* kept (or a telegram decoded): nothing more this open */
 	struct ratelimit frame_errors;
 	struct ratelimit frame_warnings;
 	bool stopping;
@@ -56,12 +64,17 @@ static void on_telegram(void *ctx, const struct sm_telegram *t)
 		publisher_line_settings(app->pub, source_settings(app->src, line, sizeof(line)));
 	}
 	if (log_enabled(LOG_LVL_DEBUG))
-		log_debug("telegram: %s%s, %zu bytes at offset %llu, %zu values, meter id %s%s", t->protocol == SM_PROTOCOL_DSMR ? "DSMR" : "DLMS",
-		          t->framing == SM_FRAMING_DSMR ? "" : t->framing == SM_FRAMING_HDLC ? " in HDLC" :
+		log_debug("telegram: %s%s, %zu bytes at offset %llu, %zu values, meter id %s%s",
+		          t->protocol == SM_PROTOCOL_DSMR    ? "DSMR"
+		          : t->protocol == SM_PROTOCOL_SML   ? "SML"
+		          : t->protocol == SM_PROTOCOL_C1218 ? "C12.18"
+		                                             : "DLMS",
+		          t->framing == SM_FRAMING_DSMR || t->framing == SM_FRAMING_SML || t->framing == SM_FRAMING_C1218 ? "" : t->framing == SM_FRAMING_HDLC ? " in HDLC" :
 		          t->framing == SM_FRAMING_MBUS ? " in M-Bus" : " (bare APDU)", t->length, (unsigned long long)t->offset, t->nreadings,
 		          t->meter_id ? t->meter_id : "(none)", t->encrypted ? ", decrypted" : "");
 	publisher_decoder_stats(app->pub, &st);
 	publisher_telegram(app->pub, t);
+	app->sample_done = true; /* frames decode: no sample needed this open */
 }
 
 /* A frame whose checksum held but that could not be used still proves the line settings right. */
@@ -151,10 +164,35 @@ static void on_event(void *ctx, const struct sm_event *ev)
 
 /* ---- source callbacks ---- */
 
+/* The sample of bytes that formed no frame, once it is full (see UNFRAMED_SAMPLE_BYTES). */
+static void keep_unframed(struct app *app, const uint8_t *buf, size_t len)
+{
+	size_t take = UNFRAMED_SAMPLE_BYTES - app->nunframed;
+	if (!app->cap || app->sample_done)
+		return;
+	if (take > len)
+		take = len;
+	memcpy(app->unframed + app->nunframed, buf, take);
+	app->nunframed += take;
+	if (app->nunframed < UNFRAMED_SAMPLE_BYTES)
+		return;
+	app->sample_done = true;
+	if (capture_write(app->cap, app->unframed, app->nunframed) < 0) {
+		if (!app->capture_failed)
+			log_warning("capture: cannot write %s: %s; not capturing until reload", app->cfg.capture_file,
+			            strerror(errno));
+		app->capture_failed = true;
+		return;
+	}
+	log_notice("capture: the first %zu bytes from %s formed no frame: kept them in %s (attach it to a report)",
+	           app->nunframed, app->cfg.device, app->cfg.capture_file);
+}
+
 static void src_data(void *ctx, const uint8_t *buf, size_t len)
 {
 	struct app *app = ctx;
 	sm_decoder_feed(app->dec, buf, len);
+	keep_unframed(app, buf, len); /* after feeding: a telegram in these very bytes ends the sample */
 }
 
 static void src_idle(void *ctx)
@@ -165,7 +203,9 @@ static void src_idle(void *ctx)
 
 static void src_up(void *ctx)
 {
-	(void)ctx;
+	struct app *app = ctx;
+	app->nunframed = 0;
+	app->sample_done = false;
 }
 
 static void src_down(void *ctx)
@@ -247,6 +287,10 @@ static struct mqtt *new_mqtt(struct app *app, const struct config *cfg)
 static int start_source(struct app *app)
 {
 	static const struct source_callbacks cb = { src_data, src_idle, src_up, src_down };
+	if (app->cfg.meter_protocol == METER_PROTOCOL_C1218) {
+		app->poller = c1218_poller_new(app->loop, &app->cfg, app->pub);
+		return app->poller ? 0 : -1;
+	}
 	app->src = source_new(app->loop, &app->cfg, &cb, app);
 	return app->src ? 0 : -1;
 }
@@ -315,6 +359,8 @@ static void begin_shutdown(struct app *app, int signo)
 	notify_send("STOPPING=1");
 	source_free(app->src);
 	app->src = NULL;
+	c1218_poller_free(app->poller);
+	app->poller = NULL;
 	publisher_shutdown(app->pub);
 	if (!app->mqtt) {
 		loop_quit(app->loop, 0); /* no client (it could not be set up): nothing to wait for */
@@ -369,6 +415,8 @@ static void reload(struct app *app)
 	if (serial) {
 		source_free(app->src);
 		app->src = NULL;
+		c1218_poller_free(app->poller);
+		app->poller = NULL;
 		publisher_source_down(app->pub);
 		start_source(app);
 	}
@@ -463,6 +511,7 @@ int app_run(const struct app_options *o)
 out:
 	notify_watchdog_stop();
 	source_free(app.src);
+	c1218_poller_free(app.poller);
 	mqtt_free(app.mqtt);
 	publisher_free(app.pub);
 	capture_close(app.cap);

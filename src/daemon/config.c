@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "smartmeter/c1218.h"
 #include "smartmeter/decoder.h"
 
 /* A config file is a few KiB; anything bigger is a mistake (a binary, a log) we should not parse. */
@@ -34,6 +35,7 @@ enum opt_type {
 	OPT_KEY,      /* 32 hex digits; secret */
 	OPT_LEVEL,    /* log level name */
 	OPT_PROTOCOL, /* 3.1.1 | 5 */
+	OPT_CHOICE,   /* one of choices[], stored as its index (unsigned) */
 };
 
 enum {
@@ -54,7 +56,12 @@ struct option_def {
 	size_t offset;       /* field in struct config */
 	size_t flag_offset;  /* OPT_KEY: the has_ bool */
 	const char *hint;    /* shown after a bad value */
+	const char *const *choices; /* OPT_CHOICE: NULL-terminated */
 };
+
+static const char *const meter_protocols[] = { "auto", "c1218", NULL };
+static const char *const password_formats[] = { "hex", "ascii", NULL };
+static const char *const password_pads[] = { "nul", "space", NULL };
 
 #define F(field) offsetof(struct config, field)
 
@@ -84,6 +91,18 @@ static const struct option_def options[] = {
 	{ "meter", "crc_check", OPT_BOOL, 0, 0, 0, "true", F(crc_check), 0, NULL },
 	{ "meter", "offline_after", OPT_UINT, 0, 0, 86400, "0", F(offline_after), 0,
 	  "seconds without a telegram before the meter is marked offline; 0 = automatic" },
+	{ "meter", "protocol", OPT_CHOICE, 0, 0, 0, "auto", F(meter_protocol), 0,
+	  "auto (push meters: DSMR, DLMS) or c1218 (poll an ANSI C12.18 optical port)", meter_protocols },
+	{ "meter", "password", OPT_STRING, OPTF_SECRET, 0, 0, NULL, F(c1218_password), 0,
+	  "the optical-port password (the key the grid operator sends)" },
+	{ "meter", "password_file", OPT_STRING, 0, 0, 0, NULL, F(c1218_password_file), 0, "a file holding the password" },
+	{ "meter", "password_format", OPT_CHOICE, 0, 0, 0, "hex", F(c1218_password_format), 0,
+	  "hex (the key as hex digits, decoded) or ascii (the characters as given)", password_formats },
+	{ "meter", "password_pad", OPT_CHOICE, 0, 0, 0, "nul", F(c1218_password_pad), 0,
+	  "nul or space (fills the password to 20 bytes)", password_pads },
+	{ "meter", "user_id", OPT_UINT, 0, 0, 65535, "0", F(c1218_user_id), 0, "0..65535" },
+	{ "meter", "user", OPT_STRING, 0, 0, 0, NULL, F(c1218_user), 0, NULL },
+	{ "meter", "poll_interval", OPT_UINT, 0, 1, 86400, "10", F(poll_interval), 0, "seconds between readings, at least 1" },
 
 	{ "mqtt", "host", OPT_STRING, OPTF_REQUIRED, 0, 0, "localhost", F(host), 0, "the broker's host name or address" },
 	{ "mqtt", "port", OPT_UINT, 0, 0, 65535, "0", F(port), 0, "0 means 1883 (8883 with TLS)" },
@@ -403,6 +422,14 @@ static bool set_value(struct config *cfg, const struct option_def *o, const char
 		}
 		snprintf(err, errsz, "%s = '%s' is not an MQTT version", o->key, v);
 		return false;
+	case OPT_CHOICE:
+		for (unsigned i = 0; o->choices[i]; i++)
+			if (!strcasecmp(v, o->choices[i])) {
+				*(unsigned *)p = i;
+				return true;
+			}
+		snprintf(err, errsz, "%s = '%s' is not allowed", o->key, v);
+		return false;
 	}
 	return false;
 }
@@ -534,6 +561,59 @@ static size_t option_index(const char *section, const char *key)
 	return (size_t)(find_option(section, key) - options);
 }
 
+/* [meter] password / password_file -> the 20 bytes the C12.18 Security service sends. */
+static int finish_c1218(struct config *cfg, const char *name, const unsigned *lines, struct config_diag *diag)
+{
+	char buf[SECRET_FILE_MAX_BYTES];
+	const char *text = cfg->c1218_password;
+	size_t pi = option_index("meter", cfg->c1218_password_file ? "password_file" : "password");
+	size_t given = 0;
+
+	cfg->has_c1218_password = false;
+	if (cfg->c1218_user && strlen(cfg->c1218_user) > SM_C1218_USER_LEN) {
+		diag_error(diag, name, lines[option_index("meter", "user")], "user must be at most %u characters",
+		           SM_C1218_USER_LEN);
+		return -1;
+	}
+	if (cfg->c1218_password_file) {
+		if (cfg->c1218_password) {
+			diag_error(diag, name, lines[pi], "set either password or password_file in [meter], not both");
+			return -1;
+		}
+		bool world = false;
+		int e = read_secret_file(cfg->c1218_password_file, buf, sizeof(buf), &world);
+		if (e) {
+			diag_error(diag, name, lines[pi], "password_file '%s': cannot read: %s", cfg->c1218_password_file,
+			           strerror(e));
+			return -1;
+		}
+		if (world)
+			diag_warn(diag, "password_file '%s' is readable by other users: chmod 600 it", cfg->c1218_password_file);
+		text = buf;
+	}
+	if (text) {
+		enum sm_err err = sm_c1218_password(text, (enum sm_c1218_pw_format)cfg->c1218_password_format,
+		                                    (enum sm_c1218_pw_pad)cfg->c1218_password_pad, cfg->c1218_pw, &given);
+		size_t n = strlen(text);
+		if (text == buf)
+			wipe(buf, sizeof(buf));
+		if (err != SM_OK) {
+			/* Say what is wrong without repeating any part of the secret. */
+			if (cfg->c1218_password_format == SM_C1218_PW_HEX)
+				diag_error(diag, name, lines[pi],
+				           "the [meter] password must be an even number of hex digits, at most 40 (got %zu characters)"
+				           " (hint: password_format = ascii takes the characters as given)",
+				           n);
+			else
+				diag_error(diag, name, lines[pi], "the [meter] password must be 1 to 20 characters (got %zu)", n);
+			return -1;
+		}
+		cfg->has_c1218_password = true;
+		cfg->c1218_pw_given = (unsigned)given;
+	}
+	return 0;
+}
+
 /* Cross-key rules and the secret files, once every line has been read. */
 /* "host:port" or "[v6]:port" with a port of digits (what serial.c's tcp:// relay needs). */
 static bool tcp_spec_ok(const char *hp)
@@ -596,6 +676,8 @@ static int finish(struct config *cfg, const char *name, const unsigned *lines, s
 			          path);
 	}
 
+	if (finish_c1218(cfg, name, lines, diag) < 0)
+		return -1;
 	if (cfg->password_file) {
 		size_t fi = option_index("mqtt", "password_file");
 		if (cfg->password) {
@@ -640,10 +722,6 @@ static int finish(struct config *cfg, const char *name, const unsigned *lines, s
 		           "device '%s' must be tcp://host:port (an IPv6 address as tcp://[addr]:port)", cfg->device);
 		return -1;
 	}
-	bool any = false;
-	for (size_t i = 0; i < NOPTIONS; i++)
-		any |= lines[i] != 0;
-	cfg->empty = !any;
 	cfg->tls = cfg->tls_ca_file || cfg->tls_cert_file || cfg->tls_insecure;
 	if (cfg->tls && !cfg->tls_ca_file) {
 		size_t i = option_index("mqtt", cfg->tls_cert_file ? "tls_cert_file" : "tls_insecure");
@@ -748,6 +826,8 @@ int config_parse_buffer(struct config *cfg, const char *name, const char *buf, s
 			return -1;
 		}
 	}
+	/* Not one section header: an empty (or truncated, or comment-only) file, not a configuration. */
+	cfg->empty = section == NULL;
 	return finish(cfg, name, lines, diag);
 }
 
@@ -783,7 +863,7 @@ int config_load(struct config *cfg, const char *path, struct config_diag *diag)
 	}
 	close(fd);
 	int rc = config_parse_buffer(cfg, path, buf, got, diag);
-	bool inline_secret = rc == 0 && (cfg->password && !cfg->password_file);
+	bool inline_secret = rc == 0 && ((cfg->password && !cfg->password_file) || cfg->c1218_password);
 	inline_secret |= rc == 0 && ((cfg->has_key && !cfg->key_file) || (cfg->has_auth_key && !cfg->auth_key_file));
 	wipe(buf, got);
 	free(buf);
@@ -809,7 +889,10 @@ static bool str_eq(const char *a, const char *b)
 
 bool config_serial_changed(const struct config *a, const struct config *b)
 {
-	return !str_eq(a->device, b->device) || a->baudrate != b->baudrate || a->format != b->format;
+	return !str_eq(a->device, b->device) || a->baudrate != b->baudrate || a->format != b->format ||
+	       a->meter_protocol != b->meter_protocol || a->poll_interval != b->poll_interval ||
+	       a->c1218_user_id != b->c1218_user_id || !str_eq(a->c1218_user, b->c1218_user) ||
+	       a->has_c1218_password != b->has_c1218_password || memcmp(a->c1218_pw, b->c1218_pw, sizeof(a->c1218_pw));
 }
 
 bool config_mqtt_changed(const struct config *a, const struct config *b)
@@ -848,9 +931,15 @@ size_t config_slug(const char *in, char *out, size_t outsz)
 	return o;
 }
 
-void config_default_instance(const char *config_path, char *out, size_t outsz)
+static const char *base_name(const char *path)
 {
-	char host[256], file[128], slug[128];
+	const char *slash = path ? strrchr(path, '/') : NULL;
+	return slash ? slash + 1 : path;
+}
+
+void config_default_instance(const char *config_path, const char *device, char *out, size_t outsz)
+{
+	char host[256], name[128], slug[128];
 	size_t n = 0;
 
 	if (gethostname(host, sizeof(host)) == 0) {
@@ -862,15 +951,22 @@ void config_default_instance(const char *config_path, char *out, size_t outsz)
 	}
 	if (n == 0)
 		n = (size_t)snprintf(out, outsz, "smartmeterd");
-	const char *base = config_path ? strrchr(config_path, '/') : NULL;
-	base = base ? base + 1 : config_path;
-	if (!base || !strcmp(base, "smartmeter.conf"))
+	/* The packaged file alone keeps the plain hostname; a file of another name adds that name, a file
+	 * called smartmeter.conf elsewhere (one directory per meter) adds the device's name. */
+	const char *base = base_name(config_path);
+	if (!config_path || !strcmp(config_path, CONFIG_DEFAULT_PATH))
 		return;
-	snprintf(file, sizeof(file), "%s", base);
-	size_t fl = strlen(file);
-	if (fl > 5 && !strcmp(file + fl - 5, ".conf"))
-		file[fl - 5] = '\0';
-	if (config_slug(file, slug, sizeof(slug)) > 0 && n < outsz)
+	if (base && strcmp(base, "smartmeter.conf") != 0) {
+		snprintf(name, sizeof(name), "%s", base);
+		size_t fl = strlen(name);
+		if (fl > 5 && !strcmp(name + fl - 5, ".conf"))
+			name[fl - 5] = '\0';
+	} else if (device) {
+		snprintf(name, sizeof(name), "%s", !strncmp(device, "tcp://", 6) ? device + 6 : base_name(device));
+	} else {
+		return;
+	}
+	if (config_slug(name, slug, sizeof(slug)) > 0 && n < outsz)
 		snprintf(out + n, outsz - n, "_%s", slug);
 }
 
@@ -879,7 +975,7 @@ void config_instance(const struct config *cfg, char *out, size_t outsz)
 	if (cfg->instance)
 		snprintf(out, outsz, "%s", cfg->instance);
 	else
-		config_default_instance(cfg->path, out, outsz);
+		config_default_instance(cfg->path, cfg->device, out, outsz);
 }
 
 int config_check_runtime(const struct config *cfg, struct config_diag *diag)
@@ -894,7 +990,7 @@ int config_check_runtime(const struct config *cfg, struct config_diag *diag)
 	const char *name = cfg->path ? cfg->path : "configuration";
 
 	if (cfg->empty) {
-		diag_error(diag, name, 0, "sets no option at all (empty file?); a daemon needs at least [serial] device");
+		diag_error(diag, name, 0, "has no section at all (empty file?)");
 		return -1;
 	}
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {

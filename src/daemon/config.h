@@ -26,6 +26,9 @@ enum serial_format {
 
 const char *serial_format_name(enum serial_format f);
 
+/* [meter] protocol: auto = push meters, detected from the bytes; c1218 = poll an ANSI C12.18 optical port. */
+enum { METER_PROTOCOL_AUTO = 0, METER_PROTOCOL_C1218 = 1 };
+
 struct config {
 	/* [serial] */
 	char *device;            /* /dev/ttyUSB0, /dev/serial/by-id/..., tcp://host:port */
@@ -46,6 +49,18 @@ struct config {
 	double energy_multiplier;
 	bool crc_check;          /* false = publish DSMR telegrams whose CRC does not match */
 	unsigned offline_after;  /* seconds of silence before availability goes offline; 0 = auto */
+	/* [meter] for polled optical ports (c1218_source.h) */
+	unsigned meter_protocol; /* METER_PROTOCOL_* */
+	char *c1218_password;    /* as written; secret */
+	char *c1218_password_file;
+	unsigned c1218_password_format; /* 0 hex, 1 ascii (enum sm_c1218_pw_format) */
+	unsigned c1218_password_pad;    /* 0 nul, 1 space (enum sm_c1218_pw_pad) */
+	unsigned c1218_user_id;
+	char *c1218_user;
+	unsigned poll_interval;  /* seconds */
+	bool has_c1218_password; /* derived: c1218_pw holds the 20 bytes */
+	uint8_t c1218_pw[20];
+	unsigned c1218_pw_given; /* bytes before padding, for the log line */
 
 	/* [mqtt] */
 	char *host;
@@ -89,7 +104,7 @@ struct config {
 
 	/* where it came from */
 	char *path;
-	bool empty;              /* the text set no option at all (an empty or truncated file) */
+	bool empty;              /* the text has no [section] at all (an empty or comment-only file) */
 };
 
 /* Why a load failed: "file:line: message" (and a hint on the same line). Warnings are things the
@@ -126,14 +141,17 @@ bool config_keys_changed(const struct config *a, const struct config *b);
 size_t config_slug(const char *in, char *out, size_t outsz);
 
 /* What only shows when the daemon starts, so that --check-config and SIGHUP refuse it beforehand: a
- * file that sets nothing (empty or truncated), and tls_ca_file / tls_cert_file / tls_key_file /
- * key_file / auth_key_file / password_file that cannot be read now. 0, or -1 with diag->error set. */
+ * file without a single [section] (empty, truncated or comments only), and tls_ca_file, tls_cert_file,
+ * tls_key_file, key_file, auth_key_file or password_file that cannot be read now. 0, or -1 with
+ * diag->error set. */
 int config_check_runtime(const struct config *cfg, struct config_diag *diag);
 
-/* Default instance name for the configuration file at config_path (NULL = the default file): the
- * hostname slug, followed by "_<file name without .conf>" unless the file is called smartmeter.conf,
- * so two daemons with their own files on one host get their own client id and status topic. */
-void config_default_instance(const char *config_path, char *out, size_t outsz);
+/* Default instance name (hence client id and status topic), unique per configuration so that several
+ * daemons on one host do not take each other's MQTT session: the hostname slug for the packaged
+ * CONFIG_DEFAULT_PATH (or NULL); "<host>_<file name without .conf>" for a file of another name
+ * (/etc/smartmeter-heat.conf -> "pi_smartmeter-heat"); "<host>_<device name>" for a smartmeter.conf
+ * elsewhere (/etc/smartmeter/2/smartmeter.conf with /dev/ttyUSB1 -> "pi_ttyusb1"). */
+void config_default_instance(const char *config_path, const char *device, char *out, size_t outsz);
 /* [mqtt] instance, or the default above. */
 void config_instance(const struct config *cfg, char *out, size_t outsz);
 

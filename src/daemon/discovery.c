@@ -17,6 +17,11 @@
 #ifndef SMARTMETER_VERSION
 #define SMARTMETER_VERSION "0"
 #endif
+/* origin.support_url: where users of this build report problems. The build (or a distribution's
+ * package) sets it with -DSMARTMETER_SUPPORT_URL="https://..."; empty = not sent. */
+#ifndef SMARTMETER_SUPPORT_URL
+#define SMARTMETER_SUPPORT_URL ""
+#endif
 
 /* DSMR allows M-Bus channels 1..4 (PROTOCOLS.md §1.6); the registry knows no more. */
 #define MAX_SUBDEVICES 4
@@ -80,6 +85,9 @@ static const struct vendor {
 	{ "LGZ", "Landis+Gyr" }, { "XMX", "Landis+Gyr" }, { "ADN", "Aidon" }, { "ESO", "ESO" },
 	{ "NES", "Networked Energy Services" }, { "EGM", "Elgama" }, { "ELL", "Ellevio" }, { "ESY", "EasyMeter" },
 	{ "SMS", "Siemens" }, { "EMH", "EMH metering" },
+	/* German SML meters' FLAG ids (1-0:96.50.1.1 / 129-129:199.130.3, the telegram header for SML) */
+	{ "DZG", "DZG Metering" }, { "HLY", "Holley" }, { "ITR", "Itron" }, { "DNT", "Dr. Neuhaus" },
+	{ "EBZ", "eBZ" }, { "HAG", "Hager" }, { "LOG", "Logarex" }, { "EFR", "EFR" },
 };
 
 const char *discovery_vendor(const char *id)
@@ -118,6 +126,7 @@ struct entity {
 	char unit[16];
 	int precision;
 	bool diagnostic, enabled;
+	const char *const *options; /* device_class enum: NULL-terminated */
 	unsigned expire;
 	int dev;               /* 0 = electricity meter, n = M-Bus channel n */
 };
@@ -272,23 +281,19 @@ static unsigned expire_for(const struct discovery_options *o, const char *state_
 	return o->expire_after > DISCOVERY_MIN_EXPIRE_TOTALS ? o->expire_after : DISCOVERY_MIN_EXPIRE_TOTALS;
 }
 
-/* The unit the state topic carries for this reading: the registry's, else the one state.c converts
- * to (kW -> W ...), in HA's spelling. */
-static void published_unit(const struct sm_obis_info *info, const struct sm_reading *r, char *out, size_t sz)
+/* The entities of one item of the telegram's state list (state.h): its key and published unit are the
+ * ones the state topic carries, so a template and its value cannot disagree. */
+static int reading_entities(struct scene *s, const struct sm_telegram *t, const struct state_item *it)
 {
-	const char *u = info && info->unit ? info->unit : sm_obis_ha_unit(state_canonical_unit(r->value.unit));
-	copy_text(out, sz, r->value.type == SM_VALUE_NUMBER || (info && info->unit) ? u : NULL);
-}
-
-static int reading_entities(struct scene *s, const struct sm_telegram *t, const struct sm_reading *r)
-{
-	const struct sm_obis_info *info = sm_obis_lookup(r->obis);
-	char key[SM_OBIS_KEY_STRLEN], slug[SM_OBIS_STRLEN];
+	const struct sm_reading *r = it->r;
+	const struct sm_obis_info *info = it->info;
+	const char *key = it->key;
+	char slug[SM_OBIS_STRLEN];
 	int dev = 0;
 
-	if (!r->has_obis || r->value.type == SM_VALUE_ROWS || r->value.type == SM_VALUE_NONE)
-		return 0; /* profiles stay on .../obis; an empty value gets its entity when it has one */
-	if (!sm_obis_state_key(r->obis, key, sizeof(key)) || !sm_obis_slug(r->obis, slug, sizeof(slug)))
+	if (!r || !r->has_obis || r->value.type == SM_VALUE_ROWS || r->value.type == SM_VALUE_NONE)
+		return 0; /* derived keys, profiles (on .../obis); an empty value gets its entity when it has one */
+	if (!sm_obis_slug(r->obis, slug, sizeof(slug)))
 		return 0;
 	if (key_taken(s, key))
 		return 0; /* 1-0: and 1-1: of one register in one telegram: one entity */
@@ -310,7 +315,7 @@ static int reading_entities(struct scene *s, const struct sm_telegram *t, const 
 	copy_text(e->key, sizeof(e->key), key);
 	copy_text(e->object_id, sizeof(e->object_id), slug);
 	sm_obis_name(r->obis, e->name, sizeof(e->name));
-	published_unit(info, r, e->unit, sizeof(e->unit));
+	copy_text(e->unit, sizeof(e->unit), it->unit);
 	if (info) {
 		e->component = info->component == SM_HA_BINARY_SENSOR ? "binary_sensor" : "sensor";
 		e->device_class = info->device_class;
@@ -329,9 +334,16 @@ static int reading_entities(struct scene *s, const struct sm_telegram *t, const 
 				e->name_null = true;
 		}
 	}
+	/* The tariff is one of a few names: an enum sensor (§3.5) whose options are exactly what state.c
+	 * publishes for it (anything else is null there). */
+	if (info && info->kind == SM_OBIS_KIND_TARIFF) {
+		e->device_class = "enum";
+		e->options = state_tariff_options;
+		e->unit[0] = '\0';
+	}
 	if (e->device_class && strcmp(e->device_class, "reactive_energy") == 0 && !s->o->reactive_energy_class)
 		e->device_class = NULL; /* unknown before HA 2025.6: HA would reject the entity */
-	if (e->device_class && strcmp(e->component, "sensor") == 0 &&
+	if (e->device_class && strcmp(e->component, "sensor") == 0 && !e->options &&
 	    !ha_valid(e->device_class, e->unit[0] ? e->unit : NULL, e->state_class))
 		e->device_class = NULL;
 	if (strcmp(e->component, "sensor") == 0 && (!info || info->kind == SM_OBIS_KIND_NUMBER))
@@ -343,7 +355,7 @@ static int reading_entities(struct scene *s, const struct sm_telegram *t, const 
 		if (!ts)
 			return -1;
 		ts->dev = dev;
-		snprintf(ts->key, sizeof(ts->key), "%s_timestamp", key);
+		snprintf(ts->key, sizeof(ts->key), "%.53s_timestamp", key); /* registry keys are shorter */
 		snprintf(ts->object_id, sizeof(ts->object_id), "%s_time", slug);
 		if (dev)
 			copy_text(ts->name, sizeof(ts->name), "Capture time");
@@ -361,10 +373,12 @@ static int health_entities(struct scene *s)
 		const char *key, *name, *device_class, *state_class, *icon;
 		bool enabled;
 	} h[] = {
-		{ "decoder_frames", "Frames decoded", NULL, "total_increasing", "mdi:counter", true },
+		/* These two change with every telegram: enabled, they cost a recorder write per frame (an SD card
+		 * on a Pi), so the user turns them on when wanted. The error counters change rarely. */
+		{ "decoder_frames", "Frames decoded", NULL, "total_increasing", "mdi:counter", false },
 		{ "decoder_crc_errors", "CRC errors", NULL, "total_increasing", "mdi:alert-circle-outline", true },
 		{ "decoder_decrypt_errors", "Decryption failures", NULL, "total_increasing", "mdi:lock-alert", true },
-		{ "decoder_last_frame", "Last frame", "timestamp", NULL, NULL, true },
+		{ "decoder_last_frame", "Last frame", "timestamp", NULL, NULL, false },
 		{ "decoder_serial", "Serial settings", NULL, NULL, "mdi:serial-port", false },
 	};
 	for (size_t i = 0; i < sizeof(h) / sizeof(h[0]); i++) {
@@ -418,6 +432,9 @@ static json_object *origin_json(const struct discovery_options *o)
 		return NULL;
 	add_str(j, "name", DISCOVERY_ORIGIN_NAME);
 	add_str(j, "sw_version", o->version ? o->version : SMARTMETER_VERSION);
+	/* HA drops the whole config when support_url is not a URL (§1.2): only an http(s) one is sent. */
+	if (!strncmp(SMARTMETER_SUPPORT_URL, "https://", 8) || !strncmp(SMARTMETER_SUPPORT_URL, "http://", 7))
+		add_str(j, "support_url", SMARTMETER_SUPPORT_URL);
 	return j;
 }
 
@@ -449,6 +466,12 @@ static void entity_keys(json_object *j, const struct scene *s, const struct enti
 		add_str(j, "payload_off", "OFF");
 	}
 	add_str(j, "device_class", e->device_class);
+	if (e->options) {
+		json_object *ops = json_object_new_array();
+		for (size_t i = 0; ops && e->options[i]; i++)
+			json_object_array_add(ops, json_object_new_string(e->options[i]));
+		json_object_object_add(j, "options", ops);
+	}
 	add_str(j, "unit_of_measurement", e->unit);
 	add_str(j, "state_class", e->state_class);
 	if (e->precision >= 0)
@@ -547,7 +570,7 @@ static bool channel_has_reading(const struct sm_telegram *t, uint8_t ch)
 }
 
 static int scene_fill(struct scene *s, const struct discovery_options *o, const char *meter_id,
-                      const struct identity *id, const struct sm_telegram *t)
+                      const struct identity *id, const struct sm_telegram *t, const struct state_list *l)
 {
 	memset(s, 0, sizeof(*s));
 	s->o = o;
@@ -558,8 +581,8 @@ static int scene_fill(struct scene *s, const struct discovery_options *o, const 
 	snprintf(s->avail_topic, sizeof(s->avail_topic), "%s/%s/availability", o->topic_prefix, meter_id);
 	snprintf(s->state_topic, sizeof(s->state_topic), "%s/%s/state", o->topic_prefix, meter_id);
 	main_device(s, id);
-	for (size_t i = 0; i < t->nreadings; i++)
-		if (reading_entities(s, t, &t->readings[i]) < 0)
+	for (size_t i = 0; i < l->n; i++)
+		if (reading_entities(s, t, &l->v[i]) < 0)
 			return -1;
 	if (o->health && health_entities(s) < 0)
 		return -1;
@@ -567,13 +590,18 @@ static int scene_fill(struct scene *s, const struct discovery_options *o, const 
 }
 
 int discovery_build_meter(const struct discovery_options *o, const char *meter_id, const struct identity *id,
-                          const struct sm_telegram *t, struct discovery_batch *out)
+                          const struct sm_telegram *t, const struct state_list *l, struct discovery_batch *out)
 {
-	struct scene s;
+	struct state_list own = { 0 };
+	struct scene s = { 0 };
 	int rc = -1;
-	if (scene_fill(&s, o, meter_id, id, t) == 0)
+	if (!l && state_list_build(&own, t, NULL) < 0)
+		goto out;
+	if (scene_fill(&s, o, meter_id, id, t, l ? l : &own) == 0)
 		rc = o->device_discovery ? emit_devices(&s, out) : emit_entities(&s, out);
+out:
 	free(s.ent);
+	state_list_free(&own);
 	return rc;
 }
 
@@ -582,7 +610,7 @@ int discovery_build(const struct discovery_options *o, const char *meter_id, con
 {
 	struct identity id;
 	identity_from_telegram(t, &id);
-	return discovery_build_meter(o, meter_id, &id, t, out);
+	return discovery_build_meter(o, meter_id, &id, t, NULL, out);
 }
 
 void discovery_batch_free(struct discovery_batch *b)
@@ -900,11 +928,12 @@ static int add_key(struct discovery *d, const char *key)
 }
 
 int discovery_update(struct discovery *d, const char *meter_id, const struct identity *id,
-                     const struct sm_telegram *t, struct discovery_batch *out)
+                     const struct sm_telegram *t, const struct state_list *l, struct discovery_batch *out)
 {
 	struct identity derived;
 	struct discovery_batch fresh = { 0 };
-	struct scene s;
+	struct state_list own = { 0 };
+	struct scene s = { 0 };
 	int rc = -1;
 
 	if (!id) {
@@ -917,7 +946,12 @@ int discovery_update(struct discovery *d, const char *meter_id, const struct ide
 	for (size_t i = 0; i < d->nfp; i++)
 		if (d->fingerprints[i] == fp)
 			return 0;
-	if (scene_fill(&s, &d->o, meter_id, id, t) < 0 ||
+	if (!l) {
+		if (state_list_build(&own, t, NULL) < 0)
+			goto out;
+		l = &own;
+	}
+	if (scene_fill(&s, &d->o, meter_id, id, t, l) < 0 ||
 	    (d->o.device_discovery ? emit_devices(&s, &fresh) : emit_entities(&s, &fresh)) < 0)
 		goto out;
 	for (size_t i = 0; i < s.nent; i++)
@@ -960,6 +994,7 @@ int discovery_update(struct discovery *d, const char *meter_id, const struct ide
 	rc = 0;
 out:
 	free(s.ent);
+	state_list_free(&own);
 	discovery_batch_free(&fresh);
 	return rc;
 }

@@ -68,8 +68,10 @@ int discovery_build(const struct discovery_options *o, const char *meter_id, con
 /* The same for a meter whose identity (device block: manufacturer, model, serial, firmware) is known
  * apart from this telegram (identity.h), so every list of one meter describes the same device. */
 struct identity;
+struct state_list;
+/* l: the telegram's state list (state.h) whose keys and units the entities use; NULL = built here. */
 int discovery_build_meter(const struct discovery_options *o, const char *meter_id, const struct identity *id,
-                          const struct sm_telegram *t, struct discovery_batch *out);
+                          const struct sm_telegram *t, const struct state_list *l, struct discovery_batch *out);
 
 /* ---- the decoder-health entities: the publisher adds these keys to the state object ---- */
 struct discovery_health {
@@ -97,10 +99,10 @@ int discovery_reconfigure(struct discovery *d, const struct discovery_options *o
 /* The configs this telegram needs that were not yet published with identical content (first
  * telegram: all of them; a new OBIS code or a changed device: those; a layout seen among the last
  * DISCOVERY_LAYOUTS again: none, without even building them). id = the meter's learned identity (NULL:
- * from this telegram). Configs of other layouts stay published: list 1 does not remove list 3's entities.
+ * from this telegram), l = its state list (NULL: built here). Configs of other layouts stay published: list 1 does not remove list 3's entities.
  * Appends to out; 0 or -1 (ENOMEM). */
 int discovery_update(struct discovery *d, const char *meter_id, const struct identity *id,
-                     const struct sm_telegram *t, struct discovery_batch *out);
+                     const struct sm_telegram *t, const struct state_list *l, struct discovery_batch *out);
 /* The state keys the published entities read (so the state topic can carry every one of them). */
 size_t discovery_keys(const struct discovery *d, const char (**ret)[64]);
 /* The meter's configs are stale (a stand-in id replaced by the real one): out gets their removals. */

@@ -345,13 +345,25 @@ void ha_guard(struct ha *h, const char *meter_id, struct state_list *l)
 		struct state_item *it = &l->v[i];
 		struct guard_result g;
 
-		if (!it->info || !it->info->state_class || strcmp(it->info->state_class, "total_increasing") != 0 ||
-		    it->v.type != STATE_NUMBER)
+		struct sm_number value;
+
+		if (!it->info || !it->info->state_class || strcmp(it->info->state_class, "total_increasing") != 0)
 			continue;
-		switch (guard_check(h->guard, loop_now_ms(), meter_id, it->key, it->unit, &it->v.num, &g)) {
+		if (it->v.type == STATE_NUMBER) {
+			value = it->v.num;
+		} else if (it->v.type == STATE_REAL) {
+			/* a non-integer CT/VT multiplier: judged on the value as published */
+			snprintf(now, sizeof(now), "%.10g", it->v.real);
+			if (!sm_number_parse(now, strlen(now), &value))
+				continue;
+		} else {
+			continue;
+		}
+		switch (guard_check(h->guard, loop_now_ms(), meter_id, it->key, it->unit, &value, &g)) {
 		case GUARD_HELD:
 			sm_number_format(&g.publish, was, sizeof(was));
-			sm_number_format(&it->v.num, now, sizeof(now));
+			sm_number_format(&value, now, sizeof(now));
+			it->v.type = STATE_NUMBER;
 			it->v.num = g.publish;
 			if (ratelimit_allow(&h->guard_log, loop_now_ms(), NULL))
 				log_warning("meter %s: %s %s from %s to %s%s: held back, publishing %s until confirmed (%u/%u)",
@@ -360,7 +372,7 @@ void ha_guard(struct ha *h, const char *meter_id, struct state_list *l)
 			break;
 		case GUARD_CONFIRMED:
 			sm_number_format(&g.last, was, sizeof(was));
-			sm_number_format(&it->v.num, now, sizeof(now));
+			sm_number_format(&value, now, sizeof(now));
 			log_notice("meter %s: %s changed from %s to %s%s and following telegrams confirm it: publishing it",
 			           meter_id, it->key, was, now, it->unit ? it->unit : "");
 			break;
@@ -373,7 +385,7 @@ void ha_guard(struct ha *h, const char *meter_id, struct state_list *l)
 }
 
 void ha_telegram(struct ha *h, const char *meter_id, const struct identity *id, const struct sm_telegram *t,
-                 uint64_t gap_ms)
+                 const struct state_list *l, uint64_t gap_ms)
 {
 	struct discovery_batch b = { 0 };
 
@@ -387,11 +399,11 @@ void ha_telegram(struct ha *h, const char *meter_id, const struct identity *id, 
 	/* While collecting, stale configs of the other mode must go first (HA refuses a unique_id twice). */
 	if (h->collect == COLLECT_RUNNING) {
 		snprintf(h->held_meter, sizeof(h->held_meter), "%s", meter_id);
-		if (discovery_update(h->disc, meter_id, id, t, &h->held) < 0)
+		if (discovery_update(h->disc, meter_id, id, t, l, &h->held) < 0)
 			log_err("home assistant: out of memory building discovery configs");
 		return;
 	}
-	if (discovery_update(h->disc, meter_id, id, t, &b) < 0)
+	if (discovery_update(h->disc, meter_id, id, t, l, &b) < 0)
 		log_err("home assistant: out of memory building discovery configs");
 	else if (b.n) {
 		log_info("home assistant: %zu new or changed discovery configs for meter %s", b.n, meter_id);

@@ -45,10 +45,11 @@ void ha_connected(struct ha *h);
  * last good value until following frames confirm them (guard.h); verdicts are logged here. */
 void ha_guard(struct ha *h, const char *meter_id, struct state_list *l);
 
-/* One telegram of meter_id whose identity is id: new or changed configs are sent (held back during the
- * clean-up window); gap_ms (0 = first) learns the push period and counts time towards stale_after. */
+/* One telegram of meter_id whose identity is id and whose state list is l: new or changed configs are
+ * sent (held back during the clean-up window); gap_ms (0 = first) learns the push period and counts
+ * time towards stale_after. */
 void ha_telegram(struct ha *h, const char *meter_id, const struct identity *id, const struct sm_telegram *t,
-                 uint64_t gap_ms);
+                 const struct state_list *l, uint64_t gap_ms);
 
 /* The state keys the published entities read: the publisher's state topic carries every one. */
 size_t ha_keys(const struct ha *h, const char (**ret)[64]);

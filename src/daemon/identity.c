@@ -83,6 +83,8 @@ void identity_from_telegram(const struct sm_telegram *t, struct identity *ret)
 		copy_text(ret->model, sizeof(ret->model), buf);
 	else if (t->header && t->protocol == SM_PROTOCOL_DSMR)
 		dsmr_model(t->header, ret->model, sizeof(ret->model));
+	else if (t->protocol == SM_PROTOCOL_SML) /* its header is the manufacturer id, not a model */
+		copy_text(ret->model, sizeof(ret->model), "SML meter");
 	else if (t->header)
 		copy_text(ret->model, sizeof(ret->model), t->header);
 	/* DSMR version "50" -> "DSMR 5.0" makes the model line say which P1 dialect it speaks. */

@@ -12,7 +12,8 @@
 static void usage(FILE *f)
 {
 	fputs("Usage: smartmeterd [-c FILE] [-v] [--check-config] [--list-ports]\n"
-	      "Read a smart meter's consumer port (DSMR P1, DLMS/COSEM push) and publish to MQTT.\n"
+	      "Read a smart meter's consumer port (DSMR P1, DLMS/COSEM push; or poll an ANSI C12.18\n"
+	      "optical port with [meter] protocol = c1218) and publish to MQTT.\n"
 	      "\n"
 	      "  -c, --config FILE   configuration file (default " CONFIG_DEFAULT_PATH ")\n"
 	      "  -v, --verbose       frame-level detail (log level debug)\n"

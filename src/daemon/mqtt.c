@@ -4,6 +4,7 @@
  * from a timer at about half the keepalive while connected (an idle daemon wakes every 28.5 s by default,
  * not every second). Must never log the password. */
 #include <errno.h>
+#include <netdb.h>
 #include <mosquitto.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 
 #include "log.h"
 #include "mqtt.h"
+#include "resolve.h"
 
 #define MQTT_BACKOFF_MIN_MS 1000u
 #define MQTT_BACKOFF_MAX_MS 30000u
@@ -24,6 +26,9 @@
  * by another client with the same client id (MQTT 3.1.1 §3.1.4: the broker disconnects the older one). */
 #define MQTT_CLASH_MS 3000u
 #define MQTT_CLASH_COUNT 2u
+/* An address that neither accepts nor refuses (a firewall dropping packets) is given up after this long,
+ * and the next address tried, instead of waiting for the kernel's two-minute SYN timeout. */
+#define MQTT_ATTEMPT_TIMEOUT_MS 10000u
 
 struct mqtt {
 	struct loop *loop;
@@ -33,6 +38,7 @@ struct mqtt {
 	struct loop_timer *reconnect_timer;
 	struct loop_timer *misc_timer;
 	struct loop_timer *shutdown_timer;
+	struct loop_timer *attempt_timer;
 	struct backoff backoff;
 	bool first_attempt_done;
 	bool connected;
@@ -48,6 +54,12 @@ struct mqtt {
 	unsigned backlog;     /* handed over on this connection, not yet written (QoS 0) or acknowledged */
 	bool backlogged;      /* on_backlog(true) was the last call */
 	char *host;
+	bool tls;             /* the certificate names the host: libmosquitto must be given the name, not an address */
+	struct resolver *lookup;
+	struct resolve_result addrs; /* the broker name's addresses, tried in order */
+	size_t addr_idx;
+	bool have_addrs;
+	int connect_errno;    /* why the current attempt failed, when we saw it first (0 = ask libmosquitto) */
 	char *client_id, *instance;
 	uint64_t connected_ms;
 	unsigned short_lived;  /* connections in a row the broker closed within MQTT_CLASH_MS */
@@ -94,6 +106,12 @@ static void set_backlog(struct mqtt *m, unsigned n)
 static void on_lost(struct mqtt *m, int rc)
 {
 	bool was_connected = m->connected;
+	loop_timer_disarm(m->attempt_timer);
+	if (m->connect_errno) {
+		rc = MOSQ_ERR_ERRNO;
+		errno = m->connect_errno;
+		m->connect_errno = 0;
+	}
 	m->connected = false;
 	m->connecting = false;
 	drop_watch(m);
@@ -103,6 +121,15 @@ static void on_lost(struct mqtt *m, int rc)
 		finish_shutdown(m);
 		return;
 	}
+	/* Refused before CONNACK: the next address of the name, at once, as a blocking connect would. */
+	if (!was_connected && m->have_addrs && m->addr_idx + 1 < m->addrs.n) {
+		log_debug("mqtt: %s (%s) port %u: %s; trying %s", m->host, m->addrs.addr[m->addr_idx].text, m->port,
+		          rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc), m->addrs.addr[m->addr_idx + 1].text);
+		m->addr_idx++;
+		loop_timer_arm(m->reconnect_timer, 1, 0);
+		return;
+	}
+	m->have_addrs = false; /* the next attempt looks the name up again */
 	if (was_connected && loop_now_ms() - m->connected_ms < MQTT_CLASH_MS) {
 		if (++m->short_lived >= MQTT_CLASH_COUNT && !m->clash_logged) {
 			log_warning("mqtt: the broker closed the connection right after accepting it, %u times in a row: "
@@ -149,11 +176,17 @@ static void cb_connect(struct mosquitto *mosq, void *obj, int rc)
 	m->connected = true;
 	m->connecting = false;
 	m->backlog = 0;
+	loop_timer_disarm(m->attempt_timer);
 	m->last_connack = 0;
 	m->connected_ms = loop_now_ms();
 	backoff_reset(&m->backoff);
-	if (m->trouble_logged || !m->ever_connected)
-		log_info("mqtt: connected to %s:%u", m->host, m->port);
+	if (m->trouble_logged || !m->ever_connected) {
+		const char *addr = m->have_addrs ? m->addrs.addr[m->addr_idx].text : m->host;
+		if (strcmp(addr, m->host))
+			log_info("mqtt: connected to %s:%u (address %s)", m->host, m->port, addr);
+		else
+			log_info("mqtt: connected to %s:%u", m->host, m->port);
+	}
 	m->trouble_logged = false;
 	m->ever_connected = true;
 	uint64_t misc_ms = (uint64_t)m->keepalive * 500u;
@@ -199,6 +232,22 @@ static void io_ready(void *ctx, uint32_t events)
 	struct mqtt *m = ctx;
 	int rc;
 
+	if (!m->connected && (events & (EPOLLHUP | EPOLLERR))) {
+		/* Refused or reset before CONNACK. Over TLS libmosquitto's read only sees "want read" and would
+		 * be woken for ever: end the attempt here (DISCONNECT + write closes its socket). */
+		int err = 0;
+		socklen_t len = sizeof(err);
+		if (getsockopt(mosquitto_socket(m->mosq), SOL_SOCKET, SO_ERROR, &err, &len) < 0 || !err)
+			err = ECONNREFUSED;
+		m->connect_errno = err;
+		mosquitto_disconnect(m->mosq);
+		mosquitto_loop_write(m->mosq, 1);
+		if (m->watch) {
+			errno = err;
+			on_lost(m, MOSQ_ERR_ERRNO);
+		}
+		return;
+	}
 	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
 		rc = mosquitto_loop_read(m->mosq, 1);
 		if (rc != MOSQ_ERR_SUCCESS) {
@@ -248,33 +297,97 @@ static void misc_tick(void *ctx)
 		update_events(m);
 }
 
-static void try_connect(void *ctx)
+static void connect_failed(struct mqtt *m, const char *why)
 {
-	struct mqtt *m = ctx;
+	if (!m->trouble_logged)
+		log_warning("mqtt: cannot connect to %s:%u: %s; retrying with backoff (1 s .. 30 s)", m->host, m->port, why);
+	else
+		log_debug("mqtt: cannot connect to %s:%u: %s", m->host, m->port, why);
+	m->trouble_logged = true;
+	m->have_addrs = false;
+	schedule_reconnect(m);
+}
+
+/* One attempt at addrs[addr_idx]. Without TLS libmosquitto gets the numeric address (no second lookup
+ * inside the loop). With TLS it needs the name for the certificate check: binding the socket to the
+ * wildcard of the chosen address's family makes it skip addresses of the other family, which covers the
+ * dual-stack case (localhost = ::1 and 127.0.0.1); of several addresses of one family it takes the first. */
+static void attempt(struct mqtt *m)
+{
+	const struct resolve_addr *a = &m->addrs.addr[m->addr_idx];
 	int rc;
 
-	if (m->shutting_down)
-		return;
 	errno = 0;
-	if (!m->first_attempt_done)
-		rc = mosquitto_connect_async(m->mosq, m->host, (int)m->port, (int)m->keepalive);
+	if (!m->tls)
+		rc = mosquitto_connect_async(m->mosq, a->text, (int)m->port, (int)m->keepalive);
 	else
-		rc = mosquitto_reconnect_async(m->mosq);
+		rc = mosquitto_connect_bind_async(m->mosq, m->host, (int)m->port, (int)m->keepalive,
+		                                  a->family == AF_INET6 ? "::" : "0.0.0.0");
 	m->first_attempt_done = true;
 	if (rc != MOSQ_ERR_SUCCESS) {
 		const char *why = rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc);
-		if (!m->trouble_logged)
-			log_warning("mqtt: cannot connect to %s:%u: %s; retrying with backoff (1 s .. 30 s)", m->host, m->port,
-			            why);
-		else
-			log_debug("mqtt: cannot connect to %s:%u: %s", m->host, m->port, why);
-		m->trouble_logged = true;
-		schedule_reconnect(m);
+		if (m->addr_idx + 1 < m->addrs.n) {
+			log_debug("mqtt: %s (%s): %s; trying %s", m->host, a->text, why, m->addrs.addr[m->addr_idx + 1].text);
+			m->addr_idx++;
+			loop_timer_arm(m->reconnect_timer, 1, 0);
+			return;
+		}
+		connect_failed(m, why);
 		return;
 	}
 	m->connecting = true;
 	drop_watch(m);
 	update_events(m);
+	loop_timer_arm(m->attempt_timer, MQTT_ATTEMPT_TIMEOUT_MS, 0);
+}
+
+/* No CONNACK in time: this address is treated as refusing (the next connect closes its socket). */
+static void attempt_timeout(void *ctx)
+{
+	struct mqtt *m = ctx;
+	if (m->connected || m->shutting_down)
+		return;
+	drop_watch(m);
+	m->connect_errno = ETIMEDOUT;
+	on_lost(m, MOSQ_ERR_ERRNO);
+}
+
+static void resolved(void *ctx, const struct resolve_result *r)
+{
+	struct mqtt *m = ctx;
+	m->lookup = NULL;
+	if (m->shutting_down)
+		return;
+	if (r->gai_err || r->n == 0) {
+		char why[160];
+		snprintf(why, sizeof(why), "cannot resolve the name: %s", r->gai_err ? gai_strerror(r->gai_err) : "no address");
+		connect_failed(m, why);
+		return;
+	}
+	m->addrs = *r;
+	m->addr_idx = 0;
+	m->have_addrs = true;
+	if (log_enabled(LOG_LVL_DEBUG))
+		for (size_t i = 0; i < r->n; i++)
+			log_debug("mqtt: %s is %s", m->host, r->addr[i].text);
+	attempt(m);
+}
+
+static void try_connect(void *ctx)
+{
+	struct mqtt *m = ctx;
+	char port[8];
+
+	if (m->shutting_down || m->lookup)
+		return;
+	if (m->have_addrs) {
+		attempt(m); /* the next address of the current lookup */
+		return;
+	}
+	snprintf(port, sizeof(port), "%u", m->port);
+	/* Off the loop: a slow or dead DNS server must not stop the serial side. */
+	if (!(m->lookup = resolve_start(m->loop, m->host, port, resolved, m)))
+		connect_failed(m, strerror(errno));
 }
 
 static void schedule_reconnect(struct mqtt *m)
@@ -311,11 +424,14 @@ struct mqtt *mqtt_new(struct loop *loop, const struct config *cfg, const char *c
 	m->instance = strdup(instance ? instance : "");
 	m->port = config_mqtt_port(cfg);
 	m->keepalive = cfg->keepalive;
+	m->tls = cfg->tls;
 	m->mosq = mosquitto_new(client_id, true, m);
 	m->reconnect_timer = loop_timer_new(loop, try_connect, m);
 	m->misc_timer = loop_timer_new(loop, misc_tick, m);
 	m->shutdown_timer = loop_timer_new(loop, shutdown_timeout, m);
-	if (!m->host || !m->client_id || !m->instance || !m->mosq || !m->reconnect_timer || !m->misc_timer || !m->shutdown_timer) {
+	m->attempt_timer = loop_timer_new(loop, attempt_timeout, m);
+	if (!m->host || !m->client_id || !m->instance || !m->mosq || !m->reconnect_timer || !m->misc_timer || !m->shutdown_timer ||
+	    !m->attempt_timer) {
 		log_err("mqtt: cannot set up the client: %s", strerror(errno ? errno : ENOMEM));
 		mqtt_free(m);
 		return NULL;
@@ -348,9 +464,11 @@ void mqtt_free(struct mqtt *m)
 	if (!m)
 		return;
 	drop_watch(m);
+	resolve_cancel(m->lookup);
 	loop_timer_free(m->reconnect_timer);
 	loop_timer_free(m->misc_timer);
 	loop_timer_free(m->shutdown_timer);
+	loop_timer_free(m->attempt_timer);
 	if (m->mosq) {
 		/* Destroying closes the socket without DISCONNECT: the broker then sends our will. */
 		mosquitto_disconnect_callback_set(m->mosq, NULL);

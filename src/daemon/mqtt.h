@@ -1,6 +1,9 @@
 /* mqtt.h — the broker connection: libmosquitto in external-loop mode, its socket in our epoll loop.
- * Connects without blocking on the socket (DNS lookup is the one blocking step libmosquitto takes),
- * reconnects with backoff (1 s doubling to 30 s), keeps the Last Will fixed at connect time.
+ * The broker's name is looked up off the loop (resolve.h) and every address it resolves to is tried in
+ * order, as a blocking connect would; the log names the address that worked. Without TLS libmosquitto is
+ * handed the numeric address; with TLS it needs the name for the certificate check and looks it up once
+ * more itself (normally answered from the resolver's cache), restricted to the chosen address's family.
+ * Reconnects with backoff (1 s doubling to 30 s), keeps the Last Will fixed at connect time.
  * Never logs the password. */
 #ifndef SMARTMETERD_MQTT_H
 #define SMARTMETERD_MQTT_H

@@ -286,9 +286,11 @@ static void store_identity(struct publisher *p)
 			snprintf(all[i], sizeof(all[i]), "%s", state_cache_key(p->cache, i));
 	keys = (const char(*)[64])all;
 	if (identity_save(p->state_dir, p->source, &p->ident, keys, all ? n : 0) < 0) {
+		/* No state directory at all is a choice (a test run, no StateDirectory=): say so quietly. */
 		if (!p->store_failed)
-			log_warning("meter %s: cannot keep its identity in %s: %s; after a restart it is learned again",
-			            p->ident.meter_id, p->state_dir, strerror(errno));
+			log_msg(errno == ENOENT ? LOG_LVL_INFO : LOG_LVL_WARNING,
+			        "meter %s: cannot keep its identity in %s: %s; after a restart it is learned again",
+			        p->ident.meter_id, p->state_dir, strerror(errno));
 		p->store_failed = true;
 	} else {
 		p->store_failed = false;
@@ -410,6 +412,17 @@ static void clear_moved(struct publisher *p)
 
 int publisher_reconfigure(struct publisher *p, const struct config *cfg)
 {
+	if (strcmp(p->source, cfg->device) != 0) {
+		/* Another source: the meter on it is whoever its kept identity says, or not known yet. */
+		snprintf(p->source, sizeof(p->source), "%s", cfg->device);
+		memset(&p->ident, 0, sizeof(p->ident));
+		state_cache_reset(p->cache);
+		p->saved_keys = 0;
+		p->standin = false;
+		p->wait_since_ms = 0;
+		snprintf(p->state_dir, sizeof(p->state_dir), "%s", cfg->state_dir ? cfg->state_dir : "");
+		load_identity(p);
+	}
 	bool online = p->meter_online;
 	char old_status[PUBLISH_TOPIC_MAX], old_avail[PUBLISH_TOPIC_MAX], old_state[PUBLISH_TOPIC_MAX],
 		old_obis[PUBLISH_TOPIC_MAX];
@@ -475,8 +488,11 @@ static bool choose_meter(struct publisher *p, const struct sm_telegram *t, uint6
 			publish_availability(p);
 			if (p->standin)
 				ha_forget_meter(p->ha, p->meter_id);
-			if (before[0])
-				state_cache_reset(p->cache);
+		}
+		if (before[0]) {
+			/* Another meter than the one known (or kept from the last run): its state is not ours. */
+			state_cache_reset(p->cache);
+			p->saved_keys = 0;
 		}
 		p->standin = false;
 		snprintf(p->meter_id, sizeof(p->meter_id), "%s", p->ident.meter_id);
@@ -535,7 +551,7 @@ void publisher_telegram(struct publisher *p, const struct sm_telegram *t)
 	}
 	loop_timer_arm(p->silence_timer, silence_ms(p), 0);
 
-	ha_telegram(p->ha, p->meter_id, &p->ident, t, gap); /* configs before the state they describe */
+	ha_telegram(p->ha, p->meter_id, &p->ident, t, &p->list, gap); /* configs before the state they describe */
 	size_t nkeys = ha_keys(p->ha, &keys);
 	for (size_t i = 0; i < nkeys; i++)
 		state_cache_want(p->cache, keys[i]); /* every key an entity reads, null until it has a value */

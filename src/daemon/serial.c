@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "resolve.h"
 #include "serial.h"
 
 #define SERIAL_BACKOFF_MIN_MS 1000u
@@ -49,7 +50,8 @@ struct line_setting {
 	enum serial_format fmt;
 };
 
-/* Most likely first (§8.3). 9600 8N1 also reads 9600 7E1 ASCII (the decoder masks bit 7). */
+/* Most likely first (§8.3). 9600 8N1 also reads 9600 7E1 ASCII (the decoder masks bit 7), and is the
+ * setting of SML meters' optical INFO interface (SML.md; every file of the SML corpus). */
 static const struct line_setting auto_candidates[] = {
 	{ 115200, FORMAT_8N1 }, { 9600, FORMAT_8N1 }, { 2400, FORMAT_8E1 }, { 2400, FORMAT_8N1 },
 	{ 115200, FORMAT_8E1 }, { 9600, FORMAT_7E1 }, { 38400, FORMAT_8N1 },
@@ -64,6 +66,10 @@ struct source {
 	enum kind kind;
 	char *tcp_host;
 	char *tcp_port;
+	struct resolver *lookup;       /* the relay's name, looked up off the loop */
+	struct resolve_result addrs;   /* its addresses, tried in order */
+	size_t addr_idx;
+	bool have_addrs;
 
 	struct line_setting cand[MAX_CANDIDATES];
 	unsigned ncand;
@@ -88,6 +94,7 @@ struct source {
 	struct loop_timer *idle_timer;
 	struct loop_timer *dwell_timer;
 
+	bool writable;           /* a polled meter ([meter] protocol = c1218): opened read-write */
 	struct line_stats stats;       /* current candidate / since the last decoded frame */
 	struct line_stats cycle_stats; /* whole detection cycle */
 	uint64_t last_frame_ms;
@@ -222,7 +229,7 @@ static int open_tty(struct source *s, char *why, size_t whysz, char *desc, size_
 
 	s->kind = is_pty(path) ? KIND_PTY : KIND_TTY_SP;
 	if (s->kind == KIND_TTY_SP && sp_get_port_by_name(path, &s->port) == SP_OK) {
-		if (sp_open(s->port, SP_MODE_READ) == SP_OK && sp_get_port_handle(s->port, &s->fd) == SP_OK) {
+		if (sp_open(s->port, s->writable ? SP_MODE_READ_WRITE : SP_MODE_READ) == SP_OK && sp_get_port_handle(s->port, &s->fd) == SP_OK) {
 			const struct line_setting *ls = &s->cand[s->cur];
 			struct sp_port_config *pc = NULL;
 			parity_of(ls->fmt, &bits, &par, &stop, &cflag);
@@ -232,6 +239,10 @@ static int open_tty(struct source *s, char *why, size_t whysz, char *desc, size_
 				sp_set_config_parity(pc, par);
 				sp_set_config_stopbits(pc, stop);
 				sp_set_config_flowcontrol(pc, SP_FLOWCONTROL_NONE);
+				if (s->writable) { /* IR probes: RTS on, DTR off (what termineter sets) */
+					sp_set_config_rts(pc, SP_RTS_ON);
+					sp_set_config_dtr(pc, SP_DTR_OFF);
+				}
 				if (sp_set_config(s->port, pc) != SP_OK)
 					log_warning("serial: %s: cannot set %s: %s", s->device, setting_text(ls, st, sizeof(st)),
 					            sp_last_error_message());
@@ -258,7 +269,7 @@ static int open_tty(struct source *s, char *why, size_t whysz, char *desc, size_
 	/* libserialport 0.1.1 refuses ptys and ports it cannot find in sysfs: plain open() + termios. */
 	if (s->kind != KIND_PTY)
 		s->kind = KIND_TTY_TERMIOS;
-	s->fd = open(path, O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+	s->fd = open(path, (s->writable ? O_RDWR : O_RDONLY) | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
 	if (s->fd < 0) {
 		snprintf(why, whysz, "%s", strerror(errno));
 		return -1;
@@ -279,19 +290,13 @@ static int open_tty(struct source *s, char *why, size_t whysz, char *desc, size_
 	return 0;
 }
 
+/* A non-blocking connect to the relay's current address (addrs[addr_idx]). */
 static int open_tcp(struct source *s, char *why, size_t whysz)
 {
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_family = AF_UNSPEC }, *res = NULL;
-	/* getaddrinfo blocks for DNS; relays are normally given by address or /etc/hosts name. */
-	int rc = getaddrinfo(s->tcp_host, s->tcp_port, &hints, &res);
-	if (rc != 0) {
-		snprintf(why, whysz, "cannot resolve '%s': %s", s->tcp_host, gai_strerror(rc));
-		return -1;
-	}
-	s->fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	const struct resolve_addr *a = &s->addrs.addr[s->addr_idx];
+	s->fd = socket(a->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (s->fd < 0) {
 		snprintf(why, whysz, "socket: %s", strerror(errno));
-		freeaddrinfo(res);
 		return -1;
 	}
 	int one = 1, idle = 30, intvl = 10, cnt = 3;
@@ -300,10 +305,9 @@ static int open_tcp(struct source *s, char *why, size_t whysz)
 	setsockopt(s->fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
 	setsockopt(s->fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
 	setsockopt(s->fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
-	rc = connect(s->fd, res->ai_addr, res->ai_addrlen);
-	freeaddrinfo(res);
+	int rc = connect(s->fd, (const struct sockaddr *)&a->sa, a->len);
 	if (rc < 0 && errno != EINPROGRESS) {
-		snprintf(why, whysz, "%s", strerror(errno));
+		snprintf(why, whysz, "%s (%s)", strerror(errno), a->text);
 		close(s->fd);
 		s->fd = -1;
 		return -1;
@@ -340,7 +344,9 @@ static void went_up(struct source *s, const char *desc)
 	s->parmrk.pending = 0;
 	s->since_ms = loop_now_ms();
 	memset(&s->stats, 0, sizeof(s->stats));
-	if (s->kind == KIND_TCP)
+	if (s->kind == KIND_TCP && strcmp(s->addrs.addr[s->addr_idx].text, s->tcp_host))
+		log_info("serial: connected to relay %s (address %s)", s->device, s->addrs.addr[s->addr_idx].text);
+	else if (s->kind == KIND_TCP)
 		log_info("serial: connected to relay %s", s->device);
 	else if (s->kind == KIND_PTY)
 		log_info("serial: opened %s (%s; line settings do not apply)", s->device, desc);
@@ -362,6 +368,7 @@ static void lost(struct source *s, const char *why)
 	close_fd(s);
 	s->up = false;
 	s->tcp_connecting = false;
+	s->have_addrs = false; /* a relay's name is looked up again for the next attempt */
 	loop_timer_disarm(s->dwell_timer);
 	if (was_up) {
 		log_warning("serial: %s lost (%s); reopening when it returns (retry 1 s .. 30 s)", s->device, why);
@@ -381,17 +388,59 @@ static void lost(struct source *s, const char *why)
 	schedule_reopen(s);
 }
 
+static void resolved(void *ctx, const struct resolve_result *r)
+{
+	struct source *s = ctx;
+	char why[256];
+	s->lookup = NULL;
+	if (r->gai_err || r->n == 0) {
+		snprintf(why, sizeof(why), "cannot resolve '%s': %s", s->tcp_host, r->gai_err ? gai_strerror(r->gai_err) : "no address");
+		lost(s, why);
+		return;
+	}
+	s->addrs = *r;
+	s->addr_idx = 0;
+	s->have_addrs = true;
+	reopen(s);
+}
+
+/* The relay's current address failed before the connection was up: true when another one is left (tried
+ * at once, as a blocking connect would), false when all failed (the caller reports and backs off). */
+static bool next_address(struct source *s, const char *why)
+{
+	if (!s->have_addrs || s->addr_idx + 1 >= s->addrs.n) {
+		s->have_addrs = false; /* the next round looks the name up again */
+		return false;
+	}
+	log_debug("serial: relay %s at %s: %s; trying %s", s->device, s->addrs.addr[s->addr_idx].text, why,
+	          s->addrs.addr[s->addr_idx + 1].text);
+	close_fd(s);
+	s->tcp_connecting = false;
+	s->addr_idx++;
+	loop_timer_arm(s->reopen_timer, 1, 0);
+	return true;
+}
+
 static void reopen(void *ctx)
 {
 	struct source *s = ctx;
 	char why[256] = "", desc[256] = "";
 	int rc;
 
+	if (s->kind == KIND_TCP && !s->have_addrs) {
+		if (s->lookup)
+			return;
+		if (!(s->lookup = resolve_start(s->loop, s->tcp_host, s->tcp_port, resolved, s)))
+			lost(s, strerror(errno));
+		return;
+	}
 	if (s->kind == KIND_TCP)
 		rc = open_tcp(s, why, sizeof(why));
 	else
 		rc = open_tty(s, why, sizeof(why), desc, sizeof(desc));
 	if (rc < 0) {
+		if (s->kind == KIND_TCP && next_address(s, why))
+			return;
 		lost(s, why);
 		return;
 	}
@@ -422,7 +471,10 @@ static void io_ready(void *ctx, uint32_t events)
 		if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
 			err = errno;
 		if (err) {
-			lost(s, strerror(err));
+			char why[256];
+			snprintf(why, sizeof(why), "%s (%s)", strerror(err), s->addrs.addr[s->addr_idx].text);
+			if (!next_address(s, strerror(err)))
+				lost(s, why);
 			return;
 		}
 		s->tcp_connecting = false;
@@ -494,12 +546,26 @@ static void add_stats(struct line_stats *a, const struct line_stats *b)
 
 static void say_diagnosis(struct source *s, const struct line_stats *st, bool tried_all)
 {
+	if (s->writable)
+		return; /* a polled meter answers only when asked: its poller explains silence (c1218_source.c) */
 	const char *d = serial_diagnose(st, s->cand[s->cur].fmt, tried_all);
 	uint64_t now = loop_now_ms();
 	if (d == s->last_diag && now - s->last_diag_ms < SERIAL_DIAG_REPEAT_MS)
 		return;
 	s->last_diag = d;
 	s->last_diag_ms = now;
+	if (!s->autodetect && (s->kind == KIND_TTY_SP || s->kind == KIND_TTY_TERMIOS) && st->bytes) {
+		/* Fixed line settings: name what autodetection would have tried instead of guessing one. */
+		char tries[160], one[32];
+		size_t n = 0;
+		tries[0] = '\0';
+		for (size_t i = 0; i < sizeof(auto_candidates) / sizeof(auto_candidates[0]) && n < sizeof(tries); i++)
+			n += (size_t)snprintf(tries + n, sizeof(tries) - n, "%s%s", i ? ", " : "",
+			                      setting_text(&auto_candidates[i], one, sizeof(one)));
+		log_warning("serial: %s: nothing decodes at %s: %s (hint: set baudrate = auto and format = auto to try %s)",
+		            s->device, setting_text(&s->cand[s->cur], one, sizeof(one)), d, tries);
+		return;
+	}
 	log_warning("serial: %s: nothing decodes: %s", s->device, d);
 }
 
@@ -572,6 +638,24 @@ void source_frame_ok(struct source *s, bool seven_bit)
 	s->last_diag = NULL;
 }
 
+int source_write(struct source *s, const uint8_t *buf, size_t len)
+{
+	if (!s->up || s->fd < 0 || s->tcp_connecting || !s->writable) {
+		errno = ENOTCONN;
+		return -1;
+	}
+	while (len) {
+		ssize_t n = write(s->fd, buf, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1; /* EAGAIN included: the poller's resend timer recovers */
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
 void source_frame_bad(struct source *s)
 {
 	s->stats.frames_bad++;
@@ -634,7 +718,11 @@ struct source *source_new(struct loop *loop, const struct config *cfg, const str
 		source_free(s);
 		return NULL;
 	}
-	build_candidates(s, cfg->baudrate, cfg->format);
+	s->writable = cfg->meter_protocol == METER_PROTOCOL_C1218;
+	if (s->writable) /* optical ports run at 9600 8N1 until Negotiate says otherwise, and we ask for 9600 */
+		build_candidates(s, cfg->baudrate ? cfg->baudrate : 9600, cfg->format != FORMAT_AUTO ? cfg->format : FORMAT_8N1);
+	else
+		build_candidates(s, cfg->baudrate, cfg->format);
 	if (!strncmp(cfg->device, "tcp://", 6)) {
 		s->kind = KIND_TCP;
 		if (parse_tcp(s, cfg->device) < 0) {
@@ -652,6 +740,7 @@ void source_free(struct source *s)
 	if (!s)
 		return;
 	close_fd(s);
+	resolve_cancel(s->lookup);
 	loop_timer_free(s->reopen_timer);
 	loop_timer_free(s->idle_timer);
 	loop_timer_free(s->dwell_timer);
@@ -707,8 +796,9 @@ const char *serial_diagnose(const struct line_stats *st, enum serial_format fmt,
 			return "bytes arrive with parity/framing errors at every setting: signal probably inverted — use an "
 			       "inverting cable";
 		if (fmt == FORMAT_8E1 || fmt == FORMAT_7E1)
-			return "parity errors: try format = 8N1 (or another baudrate)";
-		return "parity errors: try format = 8E1 (or another baudrate)";
+			return "parity or framing errors: wrong speed or parity, or an inverted signal";
+		/* Without a parity bit only the stop bit can be wrong: a framing error, mostly the speed. */
+		return "framing errors: wrong speed, or an inverted signal";
 	}
 	if (st->bytes >= 64 && st->frame_starts == 0)
 		return "bytes arrive but no frame start: signal probably inverted — use an inverting cable";

@@ -32,6 +32,10 @@ void source_free(struct source *src); /* NULL ok */
  * silence: decoded = a frame passed its checksum (even if it could not be decrypted). seven_bit: the
  * decoder saw 7E1 characters through an 8N1 port. */
 void source_frame_ok(struct source *src, bool seven_bit);
+
+/* Polled meters ([meter] protocol = c1218 opens the port read-write): write all of buf now (a few dozen
+ * bytes; the tty buffer takes them). 0, or -1 with errno (ENOTCONN while the port is closed). */
+int source_write(struct source *src, const uint8_t *buf, size_t len);
 void source_frame_bad(struct source *src);
 
 /* Stop (true) or resume reading input: the MQTT connection is backlogged. A TCP relay then waits in

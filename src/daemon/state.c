@@ -189,6 +189,7 @@ int state_list_set(struct state_list *l, const char *key, const struct state_val
 	it->v = *v;
 	it->unit = unit;
 	it->info = NULL;
+	it->r = NULL;
 	return 0;
 }
 
@@ -197,6 +198,16 @@ static int set_text(struct state_list *l, const char *key, const char *text)
 	struct state_value v = { .type = STATE_TEXT };
 	copy_text(v.text, sizeof(v.text), text);
 	return state_list_set(l, key, &v, NULL);
+}
+
+const char *const state_tariff_options[] = { "T0", "T1", "T2", "T3", "T4", "T5", "T6", "T7", "T8", "T9", NULL };
+
+static bool is_tariff_option(const char *text)
+{
+	for (size_t i = 0; state_tariff_options[i]; i++)
+		if (!strcmp(text, state_tariff_options[i]))
+			return true;
+	return false;
 }
 
 int state_list_build(struct state_list *l, const struct sm_telegram *t, const struct state_multipliers *m)
@@ -218,6 +229,7 @@ int state_list_build(struct state_list *l, const struct sm_telegram *t, const st
 		if (!it)
 			return -1;
 		it->info = info;
+		it->r = r;
 		it->unit = state_published_unit(info, r);
 		it->v.type = STATE_NULL;
 		sm_obis_state_value(info, &r->value, &sv);
@@ -229,7 +241,7 @@ int state_list_build(struct state_list *l, const struct sm_telegram *t, const st
 			break;
 		case SM_OBIS_STATE_TEXT:
 			/* An empty text (a DSMR message line with nothing in it) is "no value", not "". */
-			if (sv.text[0]) {
+			if (sv.text[0] && (!info || info->kind != SM_OBIS_KIND_TARIFF || is_tariff_option(sv.text))) {
 				it->v.type = STATE_TEXT;
 				memcpy(it->v.text, sv.text, sizeof(it->v.text));
 			}
@@ -395,6 +407,7 @@ int state_cache_update(struct state_cache *c, const struct state_list *l, uint64
 			k->period_ms = now_ms - k->last_ms;
 		k->last_ms = now_ms ? now_ms : 1;
 		k->item = l->v[i];
+		k->item.r = NULL; /* the telegram is gone after this call */
 	}
 	return rc;
 }

@@ -1,9 +1,10 @@
 /* state.h — the `<prefix>/<meter_id>/state` object: one flat JSON object with the stable, friendly
  * snake_case keys of the OBIS registry (sm_obis_state_key: "energy_import_t1", "power_import",
  * "voltage_l1"; unknown codes as "obis_1_0_99_1_0") and values converted to the registry's units
- * (sm_obis_state_value: kWh, W, V, A, m³ ...), then CT/VT multipliers applied. Using the registry's two
- * functions keeps this object and Home Assistant discovery's value_templates in step. The JSON text is
- * written with the streaming writer into the caller's reused buffer (json-c only parses it in tests).
+ * (sm_obis_state_value: kWh, W, V, A, m³ ...), then CT/VT multipliers applied. Each telegram becomes
+ * one list of (key, value, unit) items that the state object, the energy guard and Home Assistant
+ * discovery all read, so a value_template, its unit and the value cannot disagree. The JSON text is
+ * written with the streaming writer into the caller's reused buffer (json-c only parses it, in tests).
  * Must not invent names or units of its own. */
 #ifndef SMARTMETERD_STATE_H
 #define SMARTMETERD_STATE_H
@@ -68,6 +69,8 @@ struct state_item {
 	struct state_value v;
 	const char *unit;                 /* as published (static storage), NULL = none */
 	const struct sm_obis_info *info;  /* registry entry, NULL for unknown codes and derived keys */
+	const struct sm_reading *r;       /* the reading (discovery reads its code and type); NULL for derived
+	                                   * keys; valid only while the telegram is (the cache clears it) */
 };
 
 struct state_list {
@@ -87,6 +90,10 @@ uint32_t state_key_hash(const char *key);
 bool state_list_write(struct jw *w, const struct state_item *v, size_t n);
 /* The same parsed by json-c, for tests and tools; caller owns it. NULL on ENOMEM. */
 json_object *state_list_json(const struct state_item *v, size_t n);
+
+/* The values a tariff (registry kind SM_OBIS_KIND_TARIFF) is published as, NULL-terminated: Home
+ * Assistant's enum sensor accepts nothing else, so any other tariff text is published as null. */
+extern const char *const state_tariff_options[];
 
 /* Build the whole state object of one telegram; caller owns it (json_object_put). m may be NULL. */
 json_object *state_build(const struct sm_telegram *t, const struct state_multipliers *m);

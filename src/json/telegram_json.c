@@ -83,6 +83,10 @@ static const char *framing_key(enum sm_framing f)
 		return "mbus";
 	case SM_FRAMING_RAW:
 		return "raw";
+	case SM_FRAMING_SML:
+		return "sml";
+	case SM_FRAMING_C1218:
+		return "c1218";
 	}
 	return "raw";
 }
@@ -144,7 +148,7 @@ bool sm_json_telegram(struct jw *w, const struct sm_telegram *t)
 
 	jw_object_begin(w);
 	JW_KEY(w, "protocol");
-	jw_string_c(w, t->protocol == SM_PROTOCOL_DSMR ? "dsmr" : "dlms");
+	jw_string_c(w, sm_protocol_name(t->protocol));
 	JW_KEY(w, "encrypted");
 	jw_bool(w, t->encrypted);
 	JW_KEY(w, "meter_id");

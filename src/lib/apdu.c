@@ -74,6 +74,16 @@ static enum sm_scan scan_notification(const uint8_t *buf, size_t len, bool eof, 
 	size_t n = 0;
 	enum sm_scan r = sm_axdr_measure_notification(buf, len, &n);
 	if (r == SM_SCAN_FRAME && n > 0 && n <= len) {
+		/* A notification cut short and then read on into the next one can parse: it ends where the
+		 * whole one inside it ends. Then the inner one is the frame, the outer a false start. */
+		size_t body = buf[5] == 0x00 ? 6 : buf[5] == 0x09 ? 19 : 18; /* after its own date-time */
+		for (size_t k = body; k + 6 < n; k++) {
+			size_t m = 0;
+			if (buf[k] == SM_TAG_NOTIFICATION && (buf[k + 5] == 0x00 || buf[k + 5] == 0x0C ||
+			                                      buf[k + 5] == 0x09 || buf[k + 5] == 0x19) &&
+			    sm_axdr_measure_notification(buf + k, n - k, &m) == SM_SCAN_FRAME && m == n - k)
+				return SM_SCAN_NO;
+		}
 		*ret_len = n;
 		return SM_SCAN_FRAME;
 	}
@@ -217,12 +227,12 @@ enum sm_scan sm_rawapdu_scan(const uint8_t *buf, size_t len, bool eof, size_t *r
 
 /* ---- dispatch ---- */
 
-static void deliver(struct sm_decoder *dec, const uint8_t *apdu, size_t len, const struct sm_origin *org)
+static enum sm_err deliver(struct sm_decoder *dec, const uint8_t *apdu, size_t len, const struct sm_origin *org)
 {
 	struct sm_dlms *d = dec->dlms;
 	if (d->tap)
 		d->tap(d->tap_ctx, apdu, len, org);
-	sm_apdu_dispatch(dec, apdu, len, org);
+	return sm_apdu_dispatch(dec, apdu, len, org);
 }
 
 static const char *tag_name(uint8_t tag)
@@ -243,31 +253,68 @@ static const char *tag_name(uint8_t tag)
 	return "unknown APDU";
 }
 
-static void dispatch_plaintext(struct sm_decoder *dec, const uint8_t *pt, size_t n, const struct sm_origin *org,
-                               const struct sm_secinfo *sec)
+/* The fixed authentication key every Luxembourg Smarty meter uses (Luxmetering P1 spec 1.1.3 §3.4.1,
+ * PROTOCOLS.md §2.2): published, not a secret, so naming it in a warning leaks nothing. */
+#define SM_SMARTY_AUTH_KEY "00112233445566778899AABBCCDDEEFF"
+
+static bool sagemcom(const uint8_t st[8])
 {
+	return st[0] == 'S' && st[1] == 'A' && st[2] == 'G';
+}
+
+/* A plaintext that is neither a notification nor DSMR, or a notification that does not parse, is what a
+ * wrong key produces when no tag could be checked: say so rather than describe the garbage. */
+static enum sm_err dispatch_plaintext(struct sm_decoder *dec, const uint8_t *pt, size_t n, const struct sm_origin *org,
+                                      const struct sm_secinfo *sec)
+{
+	char detail[200] = "";
+	bool checked = sec->authenticated;
+
+	if (n > 0 && (pt[0] == SM_TAG_NOTIFICATION || pt[0] == '/') && (sec->security_control & SM_CIPHER_SC_A) &&
+	    !checked) {
+		if (pt[0] == '/' && sagemcom(sec->system_title))
+			sm_emit_event(dec, SM_EVENT_WARNING, SM_OK, org, NULL, 0,
+			              "GCM tag not verified (no authentication key configured); Luxembourg Smarty "
+			              "meters use the published key " SM_SMARTY_AUTH_KEY);
+		else
+			sm_emit_event(dec, SM_EVENT_WARNING, SM_OK, org, NULL, 0,
+			              "GCM tag not verified (no authentication key configured)");
+	}
 	if (n == 0) {
 		sm_emit_event(dec, SM_EVENT_ERROR, SM_E_TRUNCATED, org, NULL, 0, "decrypted APDU is empty");
-		return;
+		return SM_E_TRUNCATED;
 	}
 	if (pt[0] == SM_TAG_NOTIFICATION) {
-		sm_cosem_notification(dec, pt, n, org, sec);
-		return;
+		enum sm_err err = sm_cosem_notification(dec, pt, n, org, sec, detail, sizeof(detail));
+		if (err != SM_OK && !checked) {
+			sm_emit_event(dec, SM_EVENT_ERROR, SM_E_DECRYPT, org, NULL, 0,
+			              "decryption failed (wrong key?): the plaintext does not parse (%s)", detail);
+			return SM_E_DECRYPT;
+		}
+		if (err != SM_OK)
+			sm_emit_event(dec, SM_EVENT_ERROR, err, org, NULL, 0, "%s", detail);
+		return err;
 	}
 	if (pt[0] == '/') {
 		/* Encrypted DSMR (§2): the plaintext is a whole P1 telegram. */
-		sm_dsmr_telegram(dec, pt, n, org, sec);
-		return;
+		return sm_dsmr_telegram(dec, pt, n, org, sec);
+	}
+	if (!checked) {
+		sm_emit_event(dec, SM_EVENT_ERROR, SM_E_DECRYPT, org, NULL, 0,
+		              "decryption failed (wrong key?): the plaintext is neither a data-notification nor a "
+		              "DSMR telegram");
+		return SM_E_DECRYPT;
 	}
 	sm_emit_event(dec, SM_EVENT_ERROR, SM_E_UNSUPPORTED, org, NULL, 0,
 	              "decrypted APDU starts with %02X (%s); only data-notification and DSMR text are supported", pt[0],
 	              tag_name(pt[0]));
+	return SM_E_UNSUPPORTED;
 }
 
-static void decrypt(struct sm_decoder *dec, const uint8_t *apdu, size_t len, const struct sm_origin *org)
+static enum sm_err decrypt(struct sm_decoder *dec, const uint8_t *apdu, size_t len, const struct sm_origin *org)
 {
 	struct sm_secinfo sec;
-	char detail[256] = ""; /* as long as an event detail (stream.c) */
+	char detail[256] = ""; /* as long as an event detail (decoder.c) */
 	size_t n = 0;
 
 	memset(&sec, 0, sizeof(sec));
@@ -275,12 +322,12 @@ static void decrypt(struct sm_decoder *dec, const uint8_t *apdu, size_t len, con
 	                                   sizeof(detail));
 	if (err != SM_OK) {
 		sm_emit_event(dec, SM_EVENT_ERROR, err, org, apdu, len, "%s", detail[0] ? detail : sm_strerror(err));
-		return;
+		return err;
 	}
 	if (n > sizeof(dec->scratch)) {
 		sm_emit_event(dec, SM_EVENT_ERROR, SM_E_TOO_LONG, org, NULL, 0,
 		              "decrypted APDU larger than its buffer");
-		return;
+		return SM_E_TOO_LONG;
 	}
 	/* The replay policy lives in cipher.c: a counter that went backwards only comes back with SM_OK
 	 * when publish_replayed is set, and then the consumer should still hear about it. */
@@ -290,36 +337,39 @@ static void decrypt(struct sm_decoder *dec, const uint8_t *apdu, size_t len, con
 		              (unsigned)sec.invocation_counter);
 	else if (detail[0])
 		sm_emit_event(dec, SM_EVENT_NOTE, SM_OK, org, NULL, 0, "%s", detail);
-	if ((sec.security_control & SM_CIPHER_SC_A) && !sec.authenticated)
-		sm_emit_event(dec, SM_EVENT_WARNING, SM_OK, org, NULL, 0,
-		              "GCM tag not verified (no authentication key configured)");
-	dispatch_plaintext(dec, dec->scratch, n, org, &sec);
+	return dispatch_plaintext(dec, dec->scratch, n, org, &sec);
 }
 
-void sm_apdu_dispatch(struct sm_decoder *dec, const uint8_t *apdu, size_t len, const struct sm_origin *org)
+enum sm_err sm_apdu_dispatch(struct sm_decoder *dec, const uint8_t *apdu, size_t len, const struct sm_origin *org)
 {
+	char detail[200] = "";
+	enum sm_err err;
+
 	if (len == 0) {
 		sm_emit_event(dec, SM_EVENT_ERROR, SM_E_TRUNCATED, org, NULL, 0, "empty APDU");
-		return;
+		return SM_E_TRUNCATED;
 	}
 	switch (apdu[0]) {
 	case SM_TAG_NOTIFICATION:
-		sm_cosem_notification(dec, apdu, len, org, NULL);
-		return;
+		err = sm_cosem_notification(dec, apdu, len, org, NULL, detail, sizeof(detail));
+		if (err != SM_OK && detail[0]) /* "" = a bare candidate that was noise: no event */
+			sm_emit_event(dec, SM_EVENT_ERROR, err, org, apdu, len, "%s", detail);
+		return err;
 	case SM_TAG_GLO_CIPHER:
 	case SM_TAG_DED_CIPHER:
-		decrypt(dec, apdu, len, org);
-		return;
+		return decrypt(dec, apdu, len, org);
 	}
 	sm_emit_event(dec, SM_EVENT_ERROR, SM_E_UNSUPPORTED, org, apdu, len, "APDU tag %02X (%s) not supported",
 	              apdu[0], tag_name(apdu[0]));
+	return SM_E_UNSUPPORTED;
 }
 
 /* ---- general-block-transfer (§4.4) ---- */
 
 /* One block at p (len bytes available in this frame). Returns the bytes it used, 0 when the block was
  * malformed (reported). */
-static size_t gbt_block(struct sm_decoder *dec, const uint8_t *p, size_t len, const struct sm_origin *org)
+static size_t gbt_block(struct sm_decoder *dec, const uint8_t *p, size_t len, const struct sm_origin *org,
+                        enum sm_err *ret_err)
 {
 	struct sm_reasm *g = &dec->dlms->gbt;
 	unsigned bn = 0;
@@ -385,36 +435,58 @@ static size_t gbt_block(struct sm_decoder *dec, const uint8_t *p, size_t len, co
 	g->next++;
 	if (last) {
 		struct sm_origin morg = sm_reasm_origin(g);
-		deliver(dec, g->buf, g->len, &morg);
+		*ret_err = deliver(dec, g->buf, g->len, &morg);
 		sm_reasm_reset(g);
 	}
 	return n;
 }
 
-void sm_apdu_input(struct sm_decoder *dec, const uint8_t *p, size_t len, const struct sm_origin *org)
+enum sm_err sm_apdu_input(struct sm_decoder *dec, const uint8_t *p, size_t len, const struct sm_origin *org)
 {
 	size_t llc = sm_llc_len(p, len);
 	p += llc;
 	len -= llc;
 	if (len == 0) {
 		sm_emit_event(dec, SM_EVENT_ERROR, SM_E_TRUNCATED, org, NULL, 0, "LLC header without an APDU");
-		return;
+		return SM_E_TRUNCATED;
 	}
-	if (p[0] != SM_TAG_GBT) {
-		deliver(dec, p, len, org);
-		return;
-	}
+	if (p[0] != SM_TAG_GBT)
+		return deliver(dec, p, len, org);
 	/* One block per HDLC frame; a bare chain carries several back to back. */
+	enum sm_err err = SM_OK;
 	while (len > 0) {
-		size_t used = gbt_block(dec, p, len, org);
+		size_t used = gbt_block(dec, p, len, org, &err);
 		if (used == 0)
-			return;
+			return SM_E_TRUNCATED;
 		p += used;
 		len -= used;
 		if (len > 0 && p[0] != SM_TAG_GBT) {
 			sm_emit_event(dec, SM_EVENT_ERROR, SM_E_SYNTAX, org, NULL, 0,
 			              "%zu bytes follow a general-block-transfer block", len);
-			return;
+			return SM_E_SYNTAX;
 		}
 	}
+	return err;
+}
+
+bool sm_rawapdu_unsealed(const struct sm_decoder *dec, const uint8_t *frame, size_t len)
+{
+	size_t llc = sm_llc_len(frame, len);
+	return len <= llc || (frame[llc] != SM_TAG_GLO_CIPHER && frame[llc] != SM_TAG_DED_CIPHER) || !dec->cfg.has_key;
+}
+
+bool sm_rawapdu_frame(struct sm_decoder *dec, const uint8_t *frame, size_t len, uint64_t offset, enum sm_err scan_err)
+{
+	(void)scan_err;
+	struct sm_origin org = {SM_FRAMING_RAW, offset, len};
+	/* No link check: the APDU proves itself (a clean decode) or it was not a frame. Without a key
+	 * nothing can be proven either way; the boundary rule (stream.c) has vouched for its end. */
+	enum sm_err err = sm_apdu_input(dec, frame, len, &org);
+	if (err == SM_OK || err == SM_E_NO_KEY)
+		return true;
+	/* The same APDU without its LLC is not a second candidate. */
+	size_t llc = sm_llc_len(frame, len);
+	if (llc)
+		sm_stream_shadow(dec, offset + 1, offset + llc + 1);
+	return false;
 }

@@ -546,18 +546,19 @@ static const char *container_name(uint8_t tag)
 	return tag == SM_AXDR_ARRAY ? "array" : "structure";
 }
 
-void sm_cosem_notification(struct sm_decoder *dec, const uint8_t *apdu, size_t len, const struct sm_origin *org,
-                           const struct sm_secinfo *sec)
+enum sm_err sm_cosem_notification(struct sm_decoder *dec, const uint8_t *apdu, size_t len, const struct sm_origin *org,
+                                  const struct sm_secinfo *sec, char *ret_detail, size_t detailsz)
 {
 	struct sm_cursor c = sm_cursor_init(apdu, len);
 	char detail[200];
 	struct sm_datetime dt;
+	/* A bare notification has no link check: only its own structure can vouch for it (stream.c). */
+	bool bare = org->framing == SM_FRAMING_RAW && sec == NULL;
 	bool has_dt = false;
 
 	if (sm_cursor_u8(&c) != SM_APDU_DATA_NOTIFICATION) {
-		sm_emit_event(dec, SM_EVENT_ERROR, SM_E_INVAL, org, apdu, len,
-		              "APDU tag 0x%02X is not a data-notification", len ? apdu[0] : 0);
-		return;
+		snprintf(ret_detail, detailsz, "APDU tag 0x%02X is not a data-notification", len ? apdu[0] : 0);
+		return SM_E_INVAL;
 	}
 	uint32_t invoke = sm_cursor_be32(&c);
 	/* §4.2: the date-time is an octet-string without tag (00 / 0C ...), with an octet-string tag
@@ -567,18 +568,16 @@ void sm_cosem_notification(struct sm_decoder *dec, const uint8_t *apdu, size_t l
 		form = sm_cursor_u8(&c);
 	if (!c.bad && form != 0x00) {
 		if (form != SM_DLMS_DATETIME_LEN && form != SM_AXDR_DATETIME) {
-			sm_emit_event(dec, SM_EVENT_ERROR, SM_E_AXDR, org, apdu, len,
-			              "data-notification date-time has unknown form 0x%02X at offset %zu", form,
-			              c.pos - 1);
-			return;
+			snprintf(ret_detail, detailsz, "data-notification date-time has unknown form 0x%02X at offset %zu",
+			         form, c.pos - 1);
+			return SM_E_AXDR;
 		}
 		const uint8_t *p = sm_cursor_take(&c, SM_DLMS_DATETIME_LEN);
 		has_dt = p && sm_dlms_datetime(p, false, &dt);
 	}
 	if (c.bad) {
-		sm_emit_event(dec, SM_EVENT_ERROR, SM_E_TRUNCATED, org, apdu, len,
-		              "data-notification header truncated (%zu bytes)", len);
-		return;
+		snprintf(ret_detail, detailsz, "data-notification header truncated (%zu bytes)", len);
+		return SM_E_TRUNCATED;
 	}
 
 	size_t body = c.pos, used = 0;
@@ -602,8 +601,12 @@ void sm_cosem_notification(struct sm_decoder *dec, const uint8_t *apdu, size_t l
 		}
 	}
 	if (err != SM_OK) {
-		sm_emit_event(dec, SM_EVENT_ERROR, err, org, apdu, len, "%s", detail);
-		return;
+		snprintf(ret_detail, detailsz, "%s", detail);
+		return err;
+	}
+	if (bare && used != len - body) {
+		ret_detail[0] = '\0';
+		return SM_E_LAYOUT;
 	}
 
 	struct sm_builder *b = &dec->build;
@@ -644,6 +647,11 @@ void sm_cosem_notification(struct sm_decoder *dec, const uint8_t *apdu, size_t l
 			         ctx.unexplained, ctx.unexplained == 1 ? "" : "s", container_name(root->tag),
 			         root->count);
 	}
+	if (bare && ctx.with_obis == 0 && !ctx.layout_name) {
+		/* A lone positional value from noise is not a notification. */
+		ret_detail[0] = '\0';
+		return SM_E_LAYOUT;
+	}
 	settle_ids(&ctx);
 	sm_layout_scale(&ctx);
 
@@ -663,6 +671,7 @@ void sm_cosem_notification(struct sm_decoder *dec, const uint8_t *apdu, size_t l
 		sm_emit_event(dec, SM_EVENT_WARNING, why, org, apdu, len, "%s", note);
 	}
 	sm_emit_telegram(dec, org, sec);
+	return SM_OK;
 }
 
 /* ---- bare-APDU framing: where does a data-notification end? ---- */

@@ -1,5 +1,5 @@
 /* dlms.c — the DLMS side of the decoder: owns the reassembly state (HDLC segments, M-Bus segments,
- * general-block-transfer blocks) and routes each checked frame to its link layer.
+ * general-block-transfer blocks). Routing frames to their layer is the framer table's (stream.c).
  * It must never allocate after sm_dlms_new(), keep a message past sm_dlms_flush(), or glue parts of
  * two messages together: a part that does not continue the message drops it, with an event. */
 #include <stdarg.h>
@@ -71,27 +71,6 @@ void sm_reasm_drop(struct sm_decoder *dec, struct sm_reasm *r, enum sm_err err, 
 	struct sm_origin org = sm_reasm_origin(r);
 	sm_emit_event(dec, SM_EVENT_ERROR, err, &org, NULL, 0, "%s", why);
 	sm_reasm_reset(r);
-}
-
-void sm_dlms_frame(struct sm_decoder *dec, enum sm_framing framing, const uint8_t *frame, size_t len, uint64_t offset,
-                   bool checked)
-{
-	switch (framing) {
-	case SM_FRAMING_HDLC:
-		sm_hdlc_frame(dec, frame, len, offset, checked);
-		return;
-	case SM_FRAMING_MBUS:
-		sm_mbus_frame(dec, frame, len, offset, checked);
-		return;
-	case SM_FRAMING_RAW: {
-		struct sm_origin org = {SM_FRAMING_RAW, offset, len};
-		sm_apdu_input(dec, frame, len, &org);
-		return;
-	}
-	case SM_FRAMING_DSMR:
-		/* The stream hands DSMR to dsmr.c; reaching here is a wiring bug, not a wire error. */
-		return;
-	}
 }
 
 static void flush_one(struct sm_decoder *dec, struct sm_reasm *r, const char *what)

@@ -50,17 +50,14 @@ struct sm_origin sm_reasm_origin(const struct sm_reasm *r);
 void sm_reasm_drop(struct sm_decoder *dec, struct sm_reasm *r, enum sm_err err, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
-/* hdlc.c / mbus.c: take one frame that their scanner accepted (checks are re-done here so that a
- * failure can be reported with the numbers). `offset` is the frame's stream offset. */
-void sm_hdlc_frame(struct sm_decoder *dec, const uint8_t *frame, size_t len, uint64_t offset, bool checked);
-void sm_mbus_frame(struct sm_decoder *dec, const uint8_t *frame, size_t len, uint64_t offset, bool checked);
 
 /* apdu.c: the payload of one link-layer frame (or one bare APDU): strips the LLC header, collects
  * general-block-transfer blocks, and dispatches every complete APDU. */
-void sm_apdu_input(struct sm_decoder *dec, const uint8_t *p, size_t len, const struct sm_origin *org);
+enum sm_err sm_apdu_input(struct sm_decoder *dec, const uint8_t *p, size_t len, const struct sm_origin *org);
 /* apdu.c: one complete APDU: 0F -> data-notification, DB/DC -> decrypt then dispatch the plaintext
- * (0F, or '/' for encrypted DSMR). Reports anything else as an error event. */
-void sm_apdu_dispatch(struct sm_decoder *dec, const uint8_t *apdu, size_t len, const struct sm_origin *org);
+ * (0F, or '/' for encrypted DSMR). Reports anything else as an error event. Returns SM_OK when a
+ * telegram was emitted. */
+enum sm_err sm_apdu_dispatch(struct sm_decoder *dec, const uint8_t *apdu, size_t len, const struct sm_origin *org);
 /* apdu.c: length of an LLC header (E6 E7 00 / E6 E6 00) at p, or 0. */
 size_t sm_llc_len(const uint8_t *p, size_t len);
 

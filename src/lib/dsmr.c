@@ -88,10 +88,11 @@ enum sm_scan sm_dsmr_scan(const uint8_t *buf, size_t len, bool eof, size_t *ret_
 			return SM_SCAN_BAD;
 		}
 		if (in_header) {
-			/* The identification line must end within SM_DSMR_MAX_HEADER bytes. */
+			/* The identification line must end within SM_DSMR_MAX_HEADER bytes, in 7-bit text
+			 * (control characters occur: Iskra's "/ISk5<STX>MIE5T-200"). */
 			if (c == '\r' || c == '\n')
 				in_header = false;
-			else if (i >= SM_DSMR_MAX_HEADER)
+			else if (i >= SM_DSMR_MAX_HEADER || c == 0x00 || c >= 0x7F)
 				return SM_SCAN_NO;
 			continue;
 		}
@@ -109,6 +110,14 @@ enum sm_scan sm_dsmr_scan(const uint8_t *buf, size_t len, bool eof, size_t *ret_
 				*ret_err = SM_E_UNSUPPORTED;
 				return SM_SCAN_BAD;
 			}
+		}
+		/* Bytes no DSMR meter sends end the candidate at once, so that a telegram cut short does not
+		 * run on over the binary frames that follow. Bytes 0x80..0xFF stay: a Hungarian meter sends
+		 * 0xFF inside a message, under its CRC (and a CRC-less telegram must be clean text anyway). */
+		if ((c < 0x20 && c != '\r' && c != '\n' && c != '\t') || c == 0x7F) {
+			*ret_len = i;
+			*ret_err = SM_E_SYNTAX;
+			return SM_SCAN_BAD;
 		}
 		if (c != '!' || (buf[i - 1] != '\n' && buf[i - 1] != '\r'))
 			continue;
@@ -579,8 +588,31 @@ static const char *find_version(const struct sm_telegram *t, struct sm_builder *
 	return NULL;
 }
 
-void sm_dsmr_telegram(struct sm_decoder *dec, const uint8_t *tg, size_t len, const struct sm_origin *org,
-                      const struct sm_secinfo *sec)
+/* The version a telegram declares in 1-3:0.2.8 ("(50)" = 5.0), or 0 when it declares none. */
+static unsigned declared_version(const uint8_t *tg, size_t len)
+{
+	static const char key[] = "1-3:0.2.8(";
+	const uint8_t *p = memmem(tg, len, key, sizeof(key) - 1);
+	if (!p)
+		return 0;
+	p += sizeof(key) - 1;
+	unsigned v = 0;
+	for (size_t k = 0; k < 3 && p < tg + len && *p >= '0' && *p <= '9'; k++, p++)
+		v = v * 10 + (unsigned)(*p - '0');
+	return v;
+}
+
+/* First byte of a CRC-less telegram that is neither printable nor CR / LF, or len. */
+static size_t first_unclean(const uint8_t *tg, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if ((tg[i] < 0x20 || tg[i] > 0x7E) && tg[i] != '\r' && tg[i] != '\n')
+			return i;
+	return len;
+}
+
+enum sm_err sm_dsmr_telegram(struct sm_decoder *dec, const uint8_t *tg, size_t len, const struct sm_origin *org,
+                             const struct sm_secinfo *sec)
 {
 	struct sm_builder *b = &dec->build;
 
@@ -593,7 +625,7 @@ void sm_dsmr_telegram(struct sm_decoder *dec, const uint8_t *tg, size_t len, con
 		}
 	if (len < 2 || tg[0] != '/' || bang == 0) {
 		sm_emit_event(dec, SM_EVENT_ERROR, SM_E_SYNTAX, org, tg, len, "DSMR telegram without '!' end line");
-		return;
+		return SM_E_SYNTAX;
 	}
 
 	/* CRC: 0 digits = none (DSMR 2.2/3, some Iskra/EasyMeter), 1-3 = unpadded (Warmtelink "!B9F"). */
@@ -611,8 +643,25 @@ void sm_dsmr_telegram(struct sm_decoder *dec, const uint8_t *tg, size_t len, con
 			if (!dec->cfg.dsmr_crc_optional) {
 				sm_emit_event(dec, SM_EVENT_ERROR, SM_E_CRC, org, tg, len,
 				              "DSMR CRC mismatch: telegram says %04X, computed %04X", sent, calc);
-				return;
+				return SM_E_CRC;
 			}
+		}
+	}
+	/* DSMR 4.0 and later always send a CRC (PROTOCOLS.md §1.3): one that is missing was lost. */
+	unsigned version = nd == 0 ? declared_version(tg, bang) : 0;
+	if (version >= 40 && !dec->cfg.dsmr_crc_optional) {
+		sm_emit_event(dec, SM_EVENT_ERROR, SM_E_CRC, org, tg, len,
+		              "DSMR %u.%u telegram (1-3:0.2.8(%u)) without CRC: rejected (a CRC is required from DSMR "
+		              "4.0 on; crc_check off accepts it)",
+		              version / 10, version % 10, version);
+		return SM_E_CRC;
+	}
+	if (nd == 0) {
+		size_t u = first_unclean(tg, bang + 1);
+		if (u <= bang) {
+			sm_emit_event(dec, SM_EVENT_ERROR, SM_E_SYNTAX, org, tg, len,
+			              "DSMR telegram without CRC rejected: byte %02X at offset %zu is not text", tg[u], u);
+			return SM_E_SYNTAX;
 		}
 	}
 
@@ -662,6 +711,13 @@ void sm_dsmr_telegram(struct sm_decoder *dec, const uint8_t *tg, size_t len, con
 	}
 	if (b->overflow)
 		t->note = "telegram larger than the decoder's caps: some lines were dropped";
+	if (nd == 0 && (x->skipped > 0 || t->nreadings == 0)) {
+		/* Nothing vouches for a CRC-less telegram but its grammar: every line must be one. */
+		sm_emit_event(dec, SM_EVENT_ERROR, SM_E_SYNTAX, org, tg, len,
+		              "DSMR telegram without CRC rejected: %s", t->nreadings == 0 ? "no OBIS line" :
+		              "a line is neither header, end nor OBIS(value)");
+		return SM_E_SYNTAX;
+	}
 	if (!crc_ok)
 		sm_emit_event(dec, SM_EVENT_WARNING, SM_E_CRC, org, tg, len,
 		              "DSMR CRC mismatch ignored (telegram says %04X)", sent);
@@ -669,4 +725,5 @@ void sm_dsmr_telegram(struct sm_decoder *dec, const uint8_t *tg, size_t len, con
 		sm_emit_event(dec, SM_EVENT_NOTE, SM_E_SYNTAX, org, NULL, 0, "%zu line%s not in OBIS(value) form skipped",
 		              x->skipped, x->skipped == 1 ? "" : "s");
 	sm_emit_telegram(dec, org, sec);
+	return SM_OK;
 }

@@ -10,10 +10,10 @@
  * flag (length + 1 bytes) and leaves the flag in the stream: it is the opening flag of the next frame,
  * or, followed by another 7E or at the end of input, a lone flag that is consumed silently as a
  * one-byte "frame" (sm_hdlc_frame ignores it).
- * A frame whose header (HCS) holds but whose FCS does not is also handed on as SM_SCAN_FRAME with
- * *ret_err = SM_E_FCS, so that sm_hdlc_frame reports the mismatch with both values (the stream's
- * SM_SCAN_BAD path can only name the error class); SM_SCAN_BAD is kept for frames cut short. A good
- * frame's CRC is computed once, here. */
+ * The scanner checks the header (HCS) only and hands on every complete candidate; sm_hdlc_frame checks
+ * the FCS once, with the stream's running CRC (stream.c), so a fake header claiming 2 KiB costs a few
+ * hundred instructions, not a pass over 2 KiB. A candidate whose FCS fails is reported and rescanned
+ * from its next byte by the framer. */
 #include <stdio.h>
 
 #include "dlms.h"
@@ -95,22 +95,6 @@ static enum sm_scan parse_header(const uint8_t *buf, size_t len, struct hdlc_hea
 	return SM_SCAN_FRAME;
 }
 
-/* A later frame start (7E + header with valid HCS) inside buf[1..end): where a truncated frame was
- * overtaken by the next one. Returns its index, or 0. */
-static size_t find_next_header(const uint8_t *buf, size_t len, size_t end)
-{
-	struct hdlc_header h;
-	for (size_t k = 1; k < end && k < len; k++)
-		if (buf[k] == SM_HDLC_FLAG && parse_header(buf + k, len - k, &h) == SM_SCAN_FRAME && h.has_info)
-			return k;
-	return 0;
-}
-
-static bool fcs_ok(const uint8_t *buf, size_t flen)
-{
-	return sm_crc16_x25(buf + 1, flen - 2) == le16(buf + flen - 1);
-}
-
 enum sm_scan sm_hdlc_scan(const uint8_t *buf, size_t len, bool eof, size_t *ret_len, enum sm_err *ret_err)
 {
 	struct hdlc_header h;
@@ -127,34 +111,17 @@ enum sm_scan sm_hdlc_scan(const uint8_t *buf, size_t len, bool eof, size_t *ret_
 	if (r == SM_SCAN_MORE)
 		return eof ? SM_SCAN_NO : SM_SCAN_MORE;
 
-	/* Header checked: from here on this is certainly an HDLC frame. */
+	/* Header checked: the length is worth waiting for. The FCS is the handler's (sm_hdlc_frame), where
+	 * the stream's running CRC makes it cheap however long the claim. */
 	size_t n = h.flen + 1; /* opening flag + format .. FCS */
-	if (len < n || (len == n && !eof)) {
-		/* Wait for the FCS and one byte beyond (the closing flag), unless the input ended. */
+	if (len < n) {
 		if (!eof)
 			return SM_SCAN_MORE;
-		size_t k = find_next_header(buf, len, len);
-		*ret_len = k ? k : len;
+		*ret_len = len;
 		*ret_err = SM_E_TRUNCATED;
 		return SM_SCAN_BAD;
 	}
-	/* A valid FCS proves the length was right; the closing flag is left to the stream (it may be the
-	 * next frame's opening flag) and not required: nothing it could add survives a good FCS. */
-	if (fcs_ok(buf, h.flen)) {
-		*ret_len = n;
-		return SM_SCAN_FRAME;
-	}
-	/* Bad FCS. If a new frame header starts inside the claimed length, this frame was cut short
-	 * and the next one overtook it: drop only up to the new frame. */
-	size_t k = find_next_header(buf, len, n);
-	if (k) {
-		*ret_len = k;
-		*ret_err = SM_E_TRUNCATED;
-		return SM_SCAN_BAD;
-	}
-	/* A damaged frame: hand it on whole so that sm_hdlc_frame reports the mismatch with its numbers. */
 	*ret_len = n;
-	*ret_err = SM_E_FCS;
 	return SM_SCAN_FRAME;
 }
 
@@ -170,39 +137,44 @@ static bool starts_message(const uint8_t *info, size_t n)
 	return llc && n > llc && is_apdu_tag(info[llc]);
 }
 
-void sm_hdlc_frame(struct sm_decoder *dec, const uint8_t *frame, size_t len, uint64_t offset, bool checked)
+bool sm_hdlc_frame(struct sm_decoder *dec, const uint8_t *frame, size_t len, uint64_t offset, enum sm_err scan_err)
 {
 	struct sm_reasm *r = &dec->dlms->hdlc;
 	struct hdlc_header h;
 
+	(void)scan_err;
 	if (len <= 1)
-		return; /* a lone flag between frames */
+		return true; /* a lone flag between frames */
 	/* On the wire the frame also had its closing flag: count it. */
 	struct sm_origin org = {SM_FRAMING_HDLC, offset, len + 1};
 	if (parse_header(frame, len, &h) != SM_SCAN_FRAME || len != h.flen + 1) {
 		sm_emit_event(dec, SM_EVENT_ERROR, SM_E_HCS, &org, frame, len, "HDLC header check failed");
-		return;
+		return false;
 	}
-	/* The scanner already ran the CRC over a good frame: only a damaged one needs it again, for the message. */
-	uint16_t said = le16(frame + h.flen - 1), computed = checked ? said : sm_crc16_x25(frame + 1, h.flen - 2);
+	uint16_t said = le16(frame + h.flen - 1), computed = sm_stream_crc16_x25(dec, frame + 1, h.flen - 2);
 	if (said != computed && dec->cfg.dsmr_crc_optional) {
 		/* The user turned checksum checking off (crc_check = no): the header's HCS still held. */
 		sm_emit_event(dec, SM_EVENT_WARNING, SM_E_FCS, &org, frame, len,
 		              "HDLC FCS mismatch: frame says %04X, computed %04X; decoded anyway (CRC check off)", said,
 		              computed);
 	} else if (said != computed) {
-		sm_emit_event(dec, SM_EVENT_ERROR, SM_E_FCS, &org, frame, len,
-		              "HDLC FCS mismatch: frame says %04X, computed %04X", said, computed);
+		/* Only a header with its HCS is known: this may be a false start, or a frame cut short by
+		 * the next one. The framer rescans from the next byte; the payload must not pass for a bare APDU. */
+		if (!dec->holding) /* held, it would be discarded with the failed candidate: do not format it */
+			sm_emit_event(dec, SM_EVENT_ERROR, SM_E_FCS, &org, frame, len,
+			              "HDLC FCS mismatch: frame says %04X, computed %04X", said, computed);
+		/* where the information field (LLC, then the APDU) would begin */
+		sm_stream_shadow(dec, offset + 1 + h.hlen + 2, offset + 1 + h.hlen + 2 + 3 + 1);
 		/* Green Book / §3.3 rule 4: a damaged segment spoils the whole message. */
 		if (r->active) {
 			sm_reasm_drop(dec, r, SM_E_SEQUENCE,
 			              "HDLC segmented message dropped: a segment failed its FCS");
 			r->skipping = true;
 		}
-		return;
+		return false;
 	}
 	if (!h.has_info)
-		return; /* nothing for us (no push carries an empty frame) */
+		return true; /* nothing for us (no push carries an empty frame) */
 	const uint8_t *info = frame + 1 + h.hlen + 2;
 	size_t n = h.flen - h.hlen - 4;
 
@@ -211,7 +183,7 @@ void sm_hdlc_frame(struct sm_decoder *dec, const uint8_t *frame, size_t len, uin
 		/* Rest of a message already dropped: wait for the next message start. */
 		if (!fresh) {
 			r->skipping = h.segmented;
-			return;
+			return true;
 		}
 		r->skipping = false;
 	}
@@ -227,7 +199,7 @@ void sm_hdlc_frame(struct sm_decoder *dec, const uint8_t *frame, size_t len, uin
 	if (!r->active) {
 		if (!h.segmented) {
 			sm_apdu_input(dec, info, n, &org);
-			return;
+			return true;
 		}
 		size_t llc = sm_llc_len(info, n);
 		if (!fresh && !(n > 0 && is_apdu_tag(info[0]))) {
@@ -235,7 +207,7 @@ void sm_hdlc_frame(struct sm_decoder *dec, const uint8_t *frame, size_t len, uin
 			sm_emit_event(dec, SM_EVENT_ERROR, SM_E_SEQUENCE, &org, frame, len,
 			              "HDLC segment without its first segment; dropped until the next message");
 			r->skipping = true;
-			return;
+			return true;
 		}
 		/* First segment: the LLC header is only here (§3.3 rule 3). */
 		sm_reasm_start(r, SM_FRAMING_HDLC, offset);
@@ -246,11 +218,12 @@ void sm_hdlc_frame(struct sm_decoder *dec, const uint8_t *frame, size_t len, uin
 	if (!sm_reasm_append(r, info, n)) {
 		sm_reasm_drop(dec, r, SM_E_TOO_LONG, "HDLC segmented message exceeds %u bytes; dropped",
 		              (unsigned)SM_DLMS_MAX_APDU);
-		return;
+		return true;
 	}
 	if (h.segmented)
-		return;
+		return true;
 	struct sm_origin morg = sm_reasm_origin(r);
 	sm_apdu_input(dec, r->buf, r->len, &morg);
 	sm_reasm_reset(r);
+	return true;
 }

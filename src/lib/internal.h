@@ -1,8 +1,8 @@
 /* internal.h — how the library's layers talk to each other (not installed).
- * The stream (stream.c) owns the byte buffer and the decoder object; each framing layer offers a
- * scan function that judges a candidate frame at the head of the buffer, and a handler that takes a
- * checked frame. Layers build readings through the telegram builder and report through sm_emit_*.
- * Nothing here may do I/O, log, or allocate after sm_decoder_new(). */
+ * The decoder object and its event sink live in decoder.c; the framer (stream.c) owns the byte buffer
+ * and a table of framings, each a scan function that judges a candidate frame at the read index and a
+ * handler that checks and decodes a complete one. Layers build readings through the telegram builder
+ * and report through sm_emit_*. Nothing here may do I/O, log, or allocate after sm_decoder_new(). */
 #ifndef SMARTMETER_INTERNAL_H
 #define SMARTMETER_INTERNAL_H
 
@@ -22,6 +22,35 @@ enum sm_scan {
 	SM_SCAN_MORE,    /* plausible so far, need more bytes */
 	SM_SCAN_FRAME,   /* a complete, checked frame of *ret_len bytes */
 	SM_SCAN_BAD,     /* certainly this framing but broken: drop *ret_len bytes, report *ret_err */
+};
+
+/* ---- the framer table (stream.c) ----
+ * Adding a framing is one row in stream.c's framers[] and two functions:
+ *   scan:   judges buf[0..len) (buf[0] passed the row's start test). Pure: no decoder, no state. Contract:
+ *           never read past len; with eof set never return SM_SCAN_MORE; SM_SCAN_FRAME with *ret_len =
+ *           the frame's bytes (its check may be left to the handler); SM_SCAN_BAD with *ret_err when it is
+ *           certainly this framing but broken (reported once by the framer); SM_SCAN_NO when not a start.
+ *   handle: takes the complete candidate, checks what the scanner left unchecked, decodes, emits the
+ *           telegram or the error. Returns true when the bytes were a frame (the framer moves past
+ *           them), false when the candidate failed its check or rules: the framer then rescans from the
+ *           candidate's next byte for every framing, so a failure never costs a good frame. A handler
+ *           that cannot fail returns true.
+ * A framing whose frames carry their own check sets `checked`; unchecked framings (bare APDUs) are not
+ * tried inside the payload of a checked frame that failed. The integrity rules are listed at the top
+ * of stream.c and in README "Integrity rules": a new framing adds its line there. */
+typedef enum sm_scan (*sm_scan_fn)(const uint8_t *buf, size_t len, bool eof, size_t *ret_len, enum sm_err *ret_err);
+typedef bool (*sm_handle_fn)(struct sm_decoder *dec, const uint8_t *frame, size_t len, uint64_t offset,
+                             enum sm_err scan_err);
+struct sm_framer {
+	bool (*starts)(uint8_t b); /* may a frame of this kind start with this byte? */
+	const char *name;          /* "HDLC frame": for messages */
+	enum sm_framing framing;
+	bool checked;
+	sm_scan_fn scan;
+	sm_handle_fn handle;
+	/* NULL, or: must this complete candidate be followed by the end of input or another frame's start
+	 * (its own bytes cannot vouch for where it ends)? */
+	bool (*needs_boundary)(const struct sm_decoder *dec, const uint8_t *frame, size_t len);
 };
 
 /* Security facts of a decrypted frame, carried to the telegram. */
@@ -60,8 +89,17 @@ const char *sm_builder_strdup(struct sm_builder *b, const void *s, size_t len);
 int sm_builder_cells(struct sm_builder *b, size_t n);
 
 /* ---- the decoder object ---- */
+#define SM_CRC_POWERS 15 /* 2^15 > the buffer: every span length is a sum of these powers */
 struct sm_dlms;    /* hdlc/mbus/gbt reassembly + A-XDR scratch: dlms.c */
 struct sm_cipher;  /* libgcrypt handle, keys in secure memory, counters: cipher.c */
+
+/* An event held back while a candidate inside a failed candidate's span is judged (decoder.c). */
+#define SM_EVENT_DETAIL 256u
+#define SM_HELD_EVENTS  8u
+struct sm_held_event {
+	struct sm_event ev;
+	char detail[SM_EVENT_DETAIL];
+};
 
 struct sm_decoder {
 	struct sm_decoder_config cfg;       /* keys wiped from here after handing them to the cipher */
@@ -69,9 +107,19 @@ struct sm_decoder {
 	sm_event_cb on_event;
 	void *ctx;
 
-	uint8_t buf[SM_MAX_FRAME + 64];     /* unconsumed stream bytes */
+	uint8_t buf[SM_MAX_FRAME + 64];     /* stream bytes; buf[head..len) not yet framed */
+	size_t head;
 	size_t len;
 	uint64_t buf_offset;                /* stream offset of buf[0] */
+	uint8_t framer_of[256];             /* start byte -> framers[] row + 1, 0 = starts nothing */
+	uint64_t shadow_lo, shadow_hi;      /* payload start of the last failed checked frame (offsets) */
+	uint64_t quiet_until;               /* end of the failed candidates' spans being rescanned */
+	bool holding;                       /* events held until the candidate proves itself */
+	size_t nheld;
+	struct sm_held_event held[SM_HELD_EVENTS];
+	uint16_t crc_pre[SM_MAX_FRAME + 64 + 1]; /* X.25 register over buf[0..i) from 0, valid up to crc_valid */
+	size_t crc_valid;
+	uint16_t crc_zero[SM_CRC_POWERS][2][256]; /* 2^k zero bytes as a linear map: sm_stream_crc16_x25 */
 	size_t garbage_run;                 /* skipped bytes not yet reported */
 	uint64_t garbage_offset;
 	bool mask_high_bit;                 /* current DSMR telegram arrived as 7E1-read-as-8N1 */
@@ -84,8 +132,26 @@ struct sm_decoder {
 	struct sm_axdr_tree axdr;           /* A-XDR tree of the notification being decoded (axdr.c, cosem.c) */
 };
 
+/* stream.c: set up the start-byte index and CRC tables (from sm_decoder_new). */
+void sm_stream_init(struct sm_decoder *dec);
+/* CRC-16/X.25 of p[0..n): O(log n) when p lies in the stream buffer (running prefix), else direct. */
+uint16_t sm_stream_crc16_x25(struct sm_decoder *dec, const uint8_t *p, size_t n);
+/* An unchecked frame starting in [from, to) (stream offsets) is refused: it would be the payload of a
+ * frame that failed its check (and may hold the damage). Only where the payload begins, so that a frame
+ * that merely starts inside a truncated one still decodes. */
+void sm_stream_shadow(struct sm_decoder *dec, uint64_t from, uint64_t to);
+/* Emit the "skipped n bytes" note for the garbage run so far, if any. */
+void sm_stream_report_garbage(struct sm_decoder *dec);
+/* "HDLC frame", "DSMR telegram", ... from the framer table. */
+const char *sm_framer_name(enum sm_framing f);
+
 /* Deliver the builder's telegram (fills origin/security fields, counts it). */
 void sm_emit_telegram(struct sm_decoder *dec, const struct sm_origin *org, const struct sm_secinfo *sec);
+/* Rescanning a failed candidate's span finds frame-like bytes in its payload: their failures are
+ * noise, not news. hold() keeps events back; release(deliver) delivers or forgets them. A telegram
+ * releases them (delivering) before it is emitted. */
+void sm_events_hold(struct sm_decoder *dec);
+void sm_events_release(struct sm_decoder *dec, bool deliver);
 /* Report an event; fmt is printf-style for the detail text. */
 void sm_emit_event(struct sm_decoder *dec, enum sm_event_level level, enum sm_err err,
                    const struct sm_origin *org, const uint8_t *raw, size_t raw_len,
@@ -94,9 +160,10 @@ void sm_emit_event(struct sm_decoder *dec, enum sm_event_level level, enum sm_er
 /* ---- DSMR (dsmr.c) ---- */
 /* buf[0] is '/' (already bit-7-masked by the stream when needed). eof: no more bytes will come. */
 enum sm_scan sm_dsmr_scan(const uint8_t *buf, size_t len, bool eof, size_t *ret_len, enum sm_err *ret_err);
-/* Check CRC and decode one complete telegram (from '/' through the CRC line); emits the telegram
- * or an error event. Also used for decrypted DSMR (sec != NULL). */
-void sm_dsmr_telegram(struct sm_decoder *dec, const uint8_t *tg, size_t len,
+/* Check CRC and the integrity rules and decode one complete telegram (from '/' through the CRC line);
+ * emits the telegram (SM_OK) or an error event (the error's code). Also used for decrypted DSMR
+ * (sec != NULL). */
+enum sm_err sm_dsmr_telegram(struct sm_decoder *dec, const uint8_t *tg, size_t len,
                       const struct sm_origin *org, const struct sm_secinfo *sec);
 
 /* ---- DLMS (hdlc.c, mbus.c, apdu.c, axdr.c, cosem.c; state in dlms.c) ---- */
@@ -109,17 +176,37 @@ void sm_dlms_free(struct sm_dlms *d);
 enum sm_scan sm_hdlc_scan(const uint8_t *buf, size_t len, bool eof, size_t *ret_len, enum sm_err *ret_err);
 enum sm_scan sm_mbus_scan(const uint8_t *buf, size_t len, bool eof, size_t *ret_len, enum sm_err *ret_err);
 enum sm_scan sm_rawapdu_scan(const uint8_t *buf, size_t len, bool eof, size_t *ret_len, enum sm_err *ret_err);
-/* A frame of the given framing: reassemble, unwrap, decode, emit. checked: the scanner verified its FCS /
- * checksum (a damaged frame is handed on with *ret_err set, so that the handler reports the values). */
-void sm_dlms_frame(struct sm_decoder *dec, enum sm_framing framing, const uint8_t *frame, size_t len, uint64_t offset,
-                   bool checked);
+/* Framer handlers (see "the framer table"): check, reassemble, unwrap, decode, emit. */
+bool sm_hdlc_frame(struct sm_decoder *dec, const uint8_t *frame, size_t len, uint64_t offset, enum sm_err scan_err);
+bool sm_mbus_frame(struct sm_decoder *dec, const uint8_t *frame, size_t len, uint64_t offset, enum sm_err scan_err);
+bool sm_rawapdu_frame(struct sm_decoder *dec, const uint8_t *frame, size_t len, uint64_t offset, enum sm_err scan_err);
+/* A bare APDU nothing but its own structure vouches for: plain (its end comes from its A-XDR alone), or
+ * ciphered while no key is configured (its length cannot be checked). */
+bool sm_rawapdu_unsealed(const struct sm_decoder *dec, const uint8_t *frame, size_t len);
 /* Idle / end of input: drop unfinished multi-frame messages with an SM_E_INCOMPLETE error. */
 void sm_dlms_flush(struct sm_decoder *dec);
 
+/* ---- SML (sml.c) ---- */
+/* Framer row for start byte 0x1B (1B1B1B1B 01010101). The scanner follows the framer contract; a file
+ * cut short (a new start sequence, the end of input, or SM_SML_MAX_FILE bytes without an end
+ * sequence) is SM_SCAN_BAD / SM_E_TRUNCATED over the bytes up to the next file's start; a file whose
+ * end sequence is there but whose CRC (X.25, or the Kermit variant of Holley DTZ541) fails is
+ * SM_SCAN_FRAME with scan_err = SM_E_CRC, left to the handler to report with both values. */
+enum sm_scan sm_sml_scan(const uint8_t *buf, size_t len, bool eof, size_t *ret_len, enum sm_err *ret_err);
+/* Handler: un-escapes into dec->scratch, checks every message's crc16, decodes the value lists and
+ * emits one telegram or one error event. false (rescan) only when a CRC failed and checking is on; a
+ * file whose CRCs hold is a frame even when its content cannot be decoded. */
+bool sm_sml_frame(struct sm_decoder *dec, const uint8_t *frame, size_t len, uint64_t offset, enum sm_err scan_err);
+
 /* ---- APDU content (axdr.c, cosem.c) ---- */
-/* apdu[0] == 0x0F: decode a data-notification and emit one telegram (or an error event). */
-void sm_cosem_notification(struct sm_decoder *dec, const uint8_t *apdu, size_t len,
-                           const struct sm_origin *org, const struct sm_secinfo *sec);
+/* apdu[0] == 0x0F: decode a data-notification and emit one telegram (SM_OK). On failure returns the
+ * error with a reason in detail and emits nothing: the caller reports it (it knows whether a wrong key
+ * is the likelier cause). A bare unciphered notification (org->framing == SM_FRAMING_RAW, sec == NULL)
+ * must also parse exactly and yield an OBIS-keyed reading or a layout row, else SM_E_LAYOUT with
+ * detail "" (noise, not worth an event). */
+enum sm_err sm_cosem_notification(struct sm_decoder *dec, const uint8_t *apdu, size_t len,
+                           const struct sm_origin *org, const struct sm_secinfo *sec, char *detail,
+                           size_t detailsz);
 /* Length of the complete A-XDR encoded data-notification starting at buf[0] == 0x0F, for bare-APDU
  * framing: SM_SCAN_FRAME with *ret_len, SM_SCAN_MORE, or SM_SCAN_NO when it cannot be one. */
 enum sm_scan sm_axdr_measure_notification(const uint8_t *buf, size_t len, size_t *ret_len);
@@ -150,7 +237,9 @@ size_t sm_cipher_headerless_len(const uint8_t *p, size_t len);
 
 /* ---- checksums (crc.c) ---- */
 uint16_t sm_crc16_arc(const uint8_t *p, size_t n);   /* DSMR: poly 0xA001 reflected, init 0 */
-uint16_t sm_crc16_x25(const uint8_t *p, size_t n);   /* HDLC HCS/FCS: init 0xFFFF, xorout 0xFFFF */
+uint16_t sm_crc16_x25(const uint8_t *p, size_t n);   /* HDLC HCS/FCS, SML: init 0xFFFF, xorout 0xFFFF */
+uint16_t sm_crc16_x25_step(uint16_t reg, uint8_t b);  /* one byte into the raw X.25 register (no init/xorout) */
+uint16_t sm_crc16_kermit(const uint8_t *p, size_t n); /* SML of Holley DTZ541: same polynomial, init 0, no xorout */
 uint8_t sm_sum8(const uint8_t *p, size_t n);          /* M-Bus checksum */
 
 /* ---- units (units.c) ---- */

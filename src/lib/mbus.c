@@ -9,7 +9,8 @@
  *
  * Sagemcom T210-D (older firmware) sends L modulo 256 (L = 0x01 for a 257-byte frame body): when the
  * checksum and stop byte do not fit at L, they are tried at L + 256. A frame that fits neither is handed
- * on at its stated length (SM_SCAN_FRAME) so that sm_mbus_frame reports the mismatch with its values. */
+ * on at its stated length (SM_SCAN_FRAME, *ret_err = SM_E_CHECKSUM) so that sm_mbus_frame reports the
+ * mismatch with its values; the framer then rescans from its next byte. */
 #include <stdio.h>
 
 #include "dlms.h"
@@ -32,30 +33,10 @@ static bool fits(const uint8_t *buf, size_t l)
 	return sm_sum8(buf + 4, l) == buf[4 + l] && buf[5 + l] == SM_MBUS_STOP;
 }
 
-/* Is there a complete, checked M-Bus frame starting inside buf[1..end)? Returns its index, or 0. */
-static size_t find_next_frame(const uint8_t *buf, size_t len, size_t end)
+/* The checksum failed at every length: hand the frame on at its stated length so that sm_mbus_frame
+ * reports the mismatch (the framer then rescans from its next byte), or, cut short, report it truncated. */
+static enum sm_scan broken(size_t len, size_t n, size_t *ret_len, enum sm_err *ret_err)
 {
-	for (size_t k = 1; k < end && k + 4 <= len; k++) {
-		if (buf[k] != SM_MBUS_START || buf[k + 3] != SM_MBUS_START || buf[k + 1] != buf[k + 2])
-			continue;
-		size_t l = buf[k + 1];
-		if ((l >= SM_MBUS_MIN_L && k + l + SM_MBUS_OVERHEAD <= len && fits(buf + k, l)) ||
-		    (k + l + SM_MBUS_L_WRAP + SM_MBUS_OVERHEAD <= len && fits(buf + k, l + SM_MBUS_L_WRAP)))
-			return k;
-	}
-	return 0;
-}
-
-/* The checksum failed at every length: drop up to a following good frame if one is there, else hand
- * the frame on at its stated length so that sm_mbus_frame reports the mismatch. */
-static enum sm_scan broken(const uint8_t *buf, size_t len, size_t n, size_t *ret_len, enum sm_err *ret_err)
-{
-	size_t k = find_next_frame(buf, len, n < len ? n : len);
-	if (k) {
-		*ret_len = k;
-		*ret_err = SM_E_TRUNCATED;
-		return SM_SCAN_BAD;
-	}
 	if (n > len) {
 		*ret_len = len;
 		*ret_err = SM_E_TRUNCATED;
@@ -81,7 +62,7 @@ enum sm_scan sm_mbus_scan(const uint8_t *buf, size_t len, bool eof, size_t *ret_
 		if (len < n1) {
 			if (!eof)
 				return SM_SCAN_MORE;
-			return broken(buf, len, n1, ret_len, ret_err);
+			return broken(len, n1, ret_len, ret_err);
 		}
 		if (fits(buf, l)) {
 			*ret_len = n1;
@@ -91,13 +72,13 @@ enum sm_scan sm_mbus_scan(const uint8_t *buf, size_t len, bool eof, size_t *ret_
 	if (len < n2) {
 		if (!eof)
 			return SM_SCAN_MORE;
-		return broken(buf, len, l_ok ? n1 : n2, ret_len, ret_err);
+		return broken(len, l_ok ? n1 : n2, ret_len, ret_err);
 	}
 	if (fits(buf, l + SM_MBUS_L_WRAP)) {
 		*ret_len = n2;
 		return SM_SCAN_FRAME;
 	}
-	return broken(buf, len, l_ok ? n1 : n2, ret_len, ret_err);
+	return broken(len, l_ok ? n1 : n2, ret_len, ret_err);
 }
 
 static bool is_apdu_start(uint8_t b)
@@ -106,7 +87,7 @@ static bool is_apdu_start(uint8_t b)
 	return b == 0x0F || b == 0xDB || b == 0xDC || b == 0xE0 || b == 0xE6;
 }
 
-void sm_mbus_frame(struct sm_decoder *dec, const uint8_t *frame, size_t len, uint64_t offset, bool checked)
+bool sm_mbus_frame(struct sm_decoder *dec, const uint8_t *frame, size_t len, uint64_t offset, enum sm_err scan_err)
 {
 	struct sm_reasm *r = &dec->dlms->mbus;
 	struct sm_origin org = {SM_FRAMING_MBUS, offset, len};
@@ -114,10 +95,10 @@ void sm_mbus_frame(struct sm_decoder *dec, const uint8_t *frame, size_t len, uin
 	if (len < SM_MBUS_MIN_L + SM_MBUS_OVERHEAD || (len - SM_MBUS_OVERHEAD) % SM_MBUS_L_WRAP != frame[1]) {
 		sm_emit_event(dec, SM_EVENT_ERROR, SM_E_SYNTAX, &org, frame, len,
 		              "M-Bus frame length %zu does not match its L field %02X", len, frame[1]);
-		return;
+		return false;
 	}
 	size_t l = len - SM_MBUS_OVERHEAD;
-	uint8_t said = frame[4 + l], computed = checked ? said : sm_sum8(frame + 4, l);
+	uint8_t said = frame[4 + l], computed = scan_err == SM_OK ? said : sm_sum8(frame + 4, l);
 	if (said != computed && frame[5 + l] == SM_MBUS_STOP && dec->cfg.dsmr_crc_optional) {
 		/* The user turned checksum checking off (crc_check = no). */
 		sm_emit_event(dec, SM_EVENT_WARNING, SM_E_CHECKSUM, &org, frame, len,
@@ -132,13 +113,15 @@ void sm_mbus_frame(struct sm_decoder *dec, const uint8_t *frame, size_t len, uin
 			              "M-Bus stop byte is %02X, expected 16", frame[5 + l]);
 		if (r->active)
 			sm_reasm_drop(dec, r, SM_E_SEQUENCE, "M-Bus segmented message dropped: a segment was damaged");
-		return;
+		/* the payload (after 68 L L 68 C A CI [STSAP DTSAP]) must not pass for a bare APDU */
+		sm_stream_shadow(dec, offset + 7, offset + 7 + 2 + 1);
+		return false;
 	}
 	uint8_t ci = frame[6];
 	if (ci & SM_MBUS_CI_NOT_DLMS) {
 		sm_emit_event(dec, SM_EVENT_ERROR, SM_E_UNSUPPORTED, &org, frame, len,
 		              "M-Bus CI %02X is not a DLMS transport segment", ci);
-		return;
+		return true;
 	}
 	unsigned seq = ci & SM_MBUS_CI_SEQ;
 	bool fin = (ci & SM_MBUS_CI_FIN) != 0;
@@ -160,19 +143,19 @@ void sm_mbus_frame(struct sm_decoder *dec, const uint8_t *frame, size_t len, uin
 	} else if (!r->active) {
 		sm_emit_event(dec, SM_EVENT_ERROR, SM_E_SEQUENCE, &org, frame, len,
 		              "M-Bus segment %u without segment 0; dropped", seq);
-		return;
+		return true;
 	} else if (seq != (r->next & SM_MBUS_CI_SEQ)) {
 		r->end_offset = offset + len;
 		sm_reasm_drop(dec, r, SM_E_SEQUENCE, "M-Bus segment %u where %u was expected; message dropped", seq,
 		              r->next & SM_MBUS_CI_SEQ);
-		return;
+		return true;
 	}
 	if (r->tsap) {
 		if (n < 2) {
 			r->end_offset = offset + len;
 			sm_reasm_drop(dec, r, SM_E_TRUNCATED, "M-Bus segment %u too short for its transport header",
 			              seq);
-			return;
+			return true;
 		}
 		p += 2;
 		n -= 2;
@@ -181,12 +164,13 @@ void sm_mbus_frame(struct sm_decoder *dec, const uint8_t *frame, size_t len, uin
 	if (!sm_reasm_append(r, p, n)) {
 		sm_reasm_drop(dec, r, SM_E_TOO_LONG, "M-Bus segmented message exceeds %u bytes; dropped",
 		              (unsigned)SM_DLMS_MAX_APDU);
-		return;
+		return true;
 	}
 	r->next++;
 	if (!fin)
-		return;
+		return true;
 	struct sm_origin morg = sm_reasm_origin(r);
 	sm_apdu_input(dec, r->buf, r->len, &morg);
 	sm_reasm_reset(r);
+	return true;
 }

@@ -11,7 +11,7 @@
  *                                        │   └ channel (electricity 0 or 1; M-Bus 1..n)
  *                                        └ medium (0 abstract, 1 electricity)
  * Matching follows §7.1: (A, C, D, E) with B = 0/1 the same electricity channel (Kamstrup and L+G send
- * 1-1:...), F must be 255; for A = 0 service codes B is the M-Bus (or relay) channel. The values and
+ * 1-1:...), F must be 255 (unless the entry names its F); for A = 0 service codes B is the M-Bus (or relay) channel. The values and
  * HA classes follow §7.2 and HOME_ASSISTANT.md §3/§5.7. */
 #include <ctype.h>
 #include <pthread.h>
@@ -33,6 +33,8 @@ struct entry {
 	uint8_t a, b, c, d, e;
 	uint8_t bm;
 	struct sm_obis_info info;
+	bool has_f;   /* matches only this F (SML's 1-0:96.50.1.1); otherwise F must be 255 */
+	uint8_t f;
 };
 
 /* Entry shapes. Precisions follow HOME_ASSISTANT.md §2.1 (kWh 3, W 0, V 1, A 2, Hz 2, PF 3). */
@@ -138,7 +140,13 @@ static const struct entry registry[] = {
 	{ 1, 0, 1, 7, 0, BM_ELEC, POWER("power_import", "Power import") },
 	{ 1, 0, 2, 7, 0, BM_ELEC, POWER("power_export", "Power export") },
 	{ 1, 0, 15, 7, 0, BM_ELEC, POWER("power_absolute", "Power absolute sum") },
-	{ 1, 0, 16, 7, 0, BM_ELEC, POWER("power_net", "Power net") }, /* signed: fits HA ≥ 2025.12 grid power */
+	/* Signed, import positive, export negative (SML two-way meters send only this one): HA's power
+	 * device class with state_class measurement takes negative values; fits HA ≥ 2025.12 grid power. */
+	{ 1, 0, 16, 7, 0, BM_ELEC, POWER("power_net", "Power net") },
+	/* Per-phase signed power as German SML meters send it (EMH mME40, EasyMeter Q3A, Holley). */
+	{ 1, 0, 36, 7, 0, BM_ELEC, POWER("power_net_l1", "Power net L1") },
+	{ 1, 0, 56, 7, 0, BM_ELEC, POWER("power_net_l2", "Power net L2") },
+	{ 1, 0, 76, 7, 0, BM_ELEC, POWER("power_net_l3", "Power net L3") },
 	{ 1, 0, 21, 7, 0, BM_ELEC, POWER("power_import_l1", "Power import L1") },
 	{ 1, 0, 41, 7, 0, BM_ELEC, POWER("power_import_l2", "Power import L2") },
 	{ 1, 0, 61, 7, 0, BM_ELEC, POWER("power_import_l3", "Power import L3") },
@@ -247,6 +255,19 @@ static const struct entry registry[] = {
 	{ 1, 0, 0, 0, 5, BM_ELEC, IDENT("meter_id", "Meter ID", SM_OBIS_KIND_TEXT, true) },
 	{ 0, 0, 96, 1, 7, BM_EXACT, IDENT("meter_type", "Meter type", SM_OBIS_KIND_TEXT, true) },
 	{ 1, 0, 96, 1, 1, BM_ELEC, IDENT("meter_model", "Meter model", SM_OBIS_KIND_TEXT, true) },
+	/* SML ids (SML.md): server id (1-0:0.0.9 older, 1-0:96.1.0 newer meters), the FLAG manufacturer id
+	 * (129-129:199.130.3 older, 1-0:96.50.1.1 newer), the public key of signing meters. Octet strings:
+	 * printable ones as text, others as lowercase hex. */
+	{ 1, 0, 0, 0, 9, BM_ELEC, IDENT("device_id", "Device ID", SM_OBIS_KIND_TEXT, true) },
+	{ 1, 0, 96, 1, 0, BM_ELEC, IDENT("server_id", "Server ID", SM_OBIS_KIND_TEXT, true) },
+	{ 129, 129, 199, 130, 3, BM_EXACT, IDENT("manufacturer", "Manufacturer", SM_OBIS_KIND_TEXT, false) },
+	{ 1, 0, 96, 50, 1, BM_ELEC, IDENT("manufacturer_id", "Manufacturer", SM_OBIS_KIND_TEXT, false), true, 1 },
+	{ 129, 129, 199, 130, 5, BM_EXACT, IDENT("public_key", "Public key", SM_OBIS_KIND_TEXT, false) },
+	/* Holley writes its firmware version as 1-0:0.2.0.0. */
+	{ 1, 0, 0, 2, 0, BM_ELEC, VERSION("firmware_version_0", "Firmware version"), true, 0 },
+	/* The SML status word (operating state bits, e.g. Holley 0x1c0104): a number, not a measurement. */
+	{ 1, 0, 96, 5, 0, BM_ELEC, { .key = "status_word", .name = "Status word", .display_precision = 0,
+		.diagnostic = true, .enabled_by_default = false, .icon = "mdi:alert-circle-outline" } },
 	{ 1, 3, 0, 2, 8, BM_EXACT, VERSION("dsmr_version", "DSMR version") },
 	{ 0, 0, 96, 1, 4, BM_EXACT, VERSION("version_info", "Version information") },
 	{ 1, 0, 0, 2, 129, BM_ELEC, VERSION("list_version", "List version") },
@@ -293,7 +314,7 @@ static const struct entry registry[] = {
 
 static bool entry_matches(const struct entry *en, const uint8_t o[6])
 {
-	if (o[5] != 255 || o[2] != en->c || o[3] != en->d || o[4] != en->e)
+	if (o[5] != (en->has_f ? en->f : 255) || o[2] != en->c || o[3] != en->d || o[4] != en->e)
 		return false;
 	switch ((enum bmatch)en->bm) {
 	case BM_EXACT:
@@ -334,8 +355,6 @@ static void build_index(void)
 
 static const struct entry *find(const uint8_t obis[6])
 {
-	if (obis[5] != 255)
-		return NULL;
 	pthread_once(&by_cde_once, build_index);
 	uint32_t key = (uint32_t)obis[2] << 16 | (uint32_t)obis[3] << 8 | obis[4];
 	size_t lo = 0, hi = NREGISTRY;
@@ -368,7 +387,7 @@ const struct sm_obis_info *sm_obis_registry(size_t i, uint8_t ret_obis[6])
 	ret_obis[2] = en->c;
 	ret_obis[3] = en->d;
 	ret_obis[4] = en->e;
-	ret_obis[5] = 255;
+	ret_obis[5] = en->has_f ? en->f : 255;
 	return &en->info;
 }
 

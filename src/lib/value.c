@@ -260,6 +260,17 @@ size_t sm_datetime_format(const struct sm_datetime *dt, char *out, size_t outsz)
 	return n;
 }
 
+const char *sm_protocol_name(enum sm_protocol p)
+{
+	switch (p) {
+	case SM_PROTOCOL_DSMR: return "dsmr";
+	case SM_PROTOCOL_DLMS: return "dlms";
+	case SM_PROTOCOL_SML: return "sml";
+	case SM_PROTOCOL_C1218: return "c1218";
+	}
+	return "?";
+}
+
 const char *sm_framing_name(enum sm_framing f)
 {
 	switch (f) {
@@ -267,6 +278,8 @@ const char *sm_framing_name(enum sm_framing f)
 	case SM_FRAMING_HDLC: return "HDLC";
 	case SM_FRAMING_MBUS: return "M-Bus";
 	case SM_FRAMING_RAW: return "APDU";
+	case SM_FRAMING_SML: return "SML";
+	case SM_FRAMING_C1218: return "C12.18";
 	}
 	return "?";
 }

@@ -1,6 +1,7 @@
 /* decode.c — smartmeter-decode: the library plus JSON Lines output, nothing else.
  *
  *   smartmeter-decode [--hex] [--key HEX] [--auth-key HEX] [FILE|-]
+ *   smartmeter-decode --c1218-table [FILE|-]     (C12.19 table bytes of a polled meter, as hex lines)
  *
  * Reads bytes as a serial port delivers them (or hex text with --hex) and prints one JSON object per
  * decoded telegram/notification on stdout; one line per rejected frame on stderr. The output format
@@ -11,9 +12,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "smartmeter/c1218.h"
 #include "smartmeter/decoder.h"
 #include "telegram_json.h"
 
@@ -28,12 +31,18 @@ struct run {
 static void usage(FILE *f)
 {
 	fputs("Usage: smartmeter-decode [--hex] [--key HEX] [--auth-key HEX] [--no-crc-check] [FILE|-]\n"
-	      "Decode smart-meter P1/HAN data (DSMR telegrams, DLMS/COSEM push frames) to JSON Lines.\n"
+	      "       smartmeter-decode --c1218-table [FILE|-]\n"
+	      "Decode smart-meter P1/HAN/INFO data (DSMR telegrams, DLMS/COSEM push frames,\n"
+	      "SML files, in any mix) to JSON Lines.\n"
 	      "\n"
 	      "  --hex            input is hex text (whitespace, 0x prefixes and commas ignored)\n"
+	      "  --c1218-table    input is C12.19 table data of an optical-port meter, one table per line:\n"
+	      "                   'st0|st1|st21|bt23|bt28 HEX'; BT23/BT28 are needed, ST0 defaults to\n"
+	      "                   little-endian INT32 and ST21 to what the BT23/BT28 lengths say\n"
 	      "  --key HEX        AES-128 encryption key (GUEK), 32 hex digits\n"
 	      "  --auth-key HEX   authentication key (GAK), 32 hex digits; enables GCM tag checks\n"
-	      "  --no-crc-check   publish DSMR telegrams whose CRC does not match (reported as warnings)\n"
+	      "  --no-crc-check   publish telegrams, frames and SML files whose CRC does not match\n"
+	      "                   (reported as warnings)\n"
 	      "  -h, --help       this text\n"
 	      "  -V, --version    print the version\n"
 	      "\n"
@@ -110,6 +119,78 @@ static long hex_convert(struct hexstate *h, unsigned char *buf, size_t n)
 	return (long)o;
 }
 
+/* --c1218-table: "name hex..." lines (ST0/ST1/ST21/BT23/BT28) -> one telegram as the daemon would publish. */
+static int decode_c1218_tables(FILE *in)
+{
+	static uint8_t t[5][SM_C1218_READ_MAX];
+	static const char *const names[5] = { "st0", "st1", "st21", "bt23", "bt28" };
+	size_t n[5] = { 0 };
+	bool have[5] = { false };
+	char line[8192];
+	unsigned lineno = 0;
+
+	while (fgets(line, sizeof(line), in)) {
+		lineno++;
+		char *p = line + strspn(line, " \t");
+		if (*p == '#' || *p == '\n' || *p == '\r' || !*p)
+			continue;
+		size_t k = strcspn(p, " \t:=");
+		int which = -1;
+		for (int i = 0; i < 5; i++)
+			if (strlen(names[i]) == k && !strncasecmp(p, names[i], k))
+				which = i;
+		if (which < 0) {
+			fprintf(stderr, "smartmeter-decode: line %u: expected st0, st1, st21, bt23 or bt28 before the hex\n", lineno);
+			return 2;
+		}
+		struct hexstate hs = { -1, false, 0 };
+		p += k;
+		p += strspn(p, " \t:=");
+		size_t len = strcspn(p, "\r\n");
+		if (len > 2 * SM_C1218_READ_MAX + 4096) {
+			fprintf(stderr, "smartmeter-decode: line %u: table longer than %u bytes\n", lineno, SM_C1218_READ_MAX);
+			return 2;
+		}
+		long m = hex_convert(&hs, (unsigned char *)p, len);
+		if (m < 0 || hs.hi >= 0 || (size_t)m > SM_C1218_READ_MAX) {
+			fprintf(stderr, "smartmeter-decode: line %u: %s is not hex bytes (at most %u)\n", lineno, names[which],
+			        SM_C1218_READ_MAX);
+			return 2;
+		}
+		memcpy(t[which], p, (size_t)m);
+		n[which] = (size_t)m;
+		have[which] = true;
+	}
+	struct sm_c1219_config cfg = { .ni_format1 = 8, .ni_format2 = 8 };
+	enum sm_err e = SM_OK;
+	if (have[0] && (e = sm_c1219_decode_st0(t[0], n[0], &cfg)) != SM_OK)
+		goto bad;
+	if (have[1] && (e = sm_c1219_decode_st1(t[1], n[1], &cfg)) != SM_OK)
+		goto bad;
+	if (have[2]) {
+		if ((e = sm_c1219_decode_st21(t[2], n[2], &cfg)) != SM_OK)
+			goto bad;
+	} else {
+		size_t ni = sm_c1219_ni_size(cfg.ni_format1);
+		if (!ni) {
+			e = SM_E_UNSUPPORTED;
+			goto bad;
+		}
+		cfg.nbr_summations = (uint8_t)(n[3] / ni > SM_C1219_MAX_SUMMATIONS ? SM_C1219_MAX_SUMMATIONS : n[3] / ni);
+		cfg.nbr_present_values = (uint8_t)(n[4] / ni > SM_C1219_MAX_PRESENT_VALUES ? SM_C1219_MAX_PRESENT_VALUES : n[4] / ni);
+	}
+	static struct sm_c1219_telegram tg;
+	if ((e = sm_c1219_telegram_build(&tg, &cfg, t[3], n[3], t[4], n[4])) != SM_OK)
+		goto bad;
+	struct run run = { 0 };
+	on_telegram(&run, &tg.tg);
+	jw_free(&run.out);
+	return run.failures ? 1 : 0;
+bad:
+	fprintf(stderr, "smartmeter-decode: C12.19 tables: %s\n", sm_strerror(e));
+	return 1;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -117,13 +198,14 @@ int main(int argc, char **argv)
 		{ "key", required_argument, NULL, 'k' },
 		{ "auth-key", required_argument, NULL, 'a' },
 		{ "no-crc-check", no_argument, NULL, 'C' },
+		{ "c1218-table", no_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct sm_decoder_config cfg = { 0 };
 	struct run run = { 0 };
-	bool hex = false;
+	bool hex = false, tables = false;
 	int c, rc = 0;
 
 	while ((c = getopt_long(argc, argv, "hV", opts, NULL)) != -1) {
@@ -147,6 +229,9 @@ int main(int argc, char **argv)
 			break;
 		case 'C':
 			cfg.dsmr_crc_optional = true;
+			break;
+		case 'T':
+			tables = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -175,6 +260,13 @@ int main(int argc, char **argv)
 			fprintf(stderr, "smartmeter-decode: cannot open '%s': %s\n", path, strerror(errno));
 			return 2;
 		}
+	}
+
+	if (tables) {
+		rc = decode_c1218_tables(in);
+		if (in != stdin)
+			fclose(in);
+		return rc;
 	}
 
 	struct stat st;

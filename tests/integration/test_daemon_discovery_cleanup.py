@@ -132,6 +132,18 @@ def main():
         time.sleep(1.0)
         assert d.text().count("re-sending discovery") == 1, d.text()
 
+        # [homeassistant] status_topic: HA's birth topic changed in its MQTT integration
+        with open(d.conf, "a") as f:
+            f.write("status_topic = hass/birth\n")
+        d.send(signal.SIGHUP)
+        wait_until(lambda: d.text().count("configuration reloaded") >= 2, what="second reload")
+        time.sleep(0.5)
+        paho_publish.single("ha2/status", "online", hostname="127.0.0.1", port=env.broker.port)
+        paho_publish.single("hass/birth", "online", hostname="127.0.0.1", port=env.broker.port)
+        wait_until(lambda: d.text().count("re-sending discovery") >= 2, what="birth on the configured status_topic")
+        time.sleep(1.0)
+        assert d.text().count("re-sending discovery") == 2, d.text()
+
         code = d.stop()
         check_exit_clean(code, d)
     print("ok")

@@ -4,40 +4,19 @@ the daemon connects through its epoll loop, publishes, and a broker certificate 
 refused. Certificates are made by the test with openssl; skipped (77) without it."""
 import os
 import shutil
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
-from smtest import SKIP, Env, Daemon, Pty, config, dsmr5, check_exit_clean, wait_until  # noqa: E402
+from smtest import SKIP, Env, Daemon, Pty, config, dsmr5, check_exit_clean, make_tls_certs, wait_until  # noqa: E402
 import paho.mqtt.client as paho  # noqa: E402
 import threading  # noqa: E402
-
-
-def openssl(*args, cwd):
-    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True, timeout=60)
-
-
-def make_certs(tmp):
-    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=smd-test-ca",
-            "-keyout", "ca.key", "-out", "ca.crt", cwd=tmp)
-    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=other-ca",
-            "-keyout", "other.key", "-out", "other.crt", cwd=tmp)
-    openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost", "-keyout", "srv.key", "-out", "srv.csr",
-            cwd=tmp)
-    with open(os.path.join(tmp, "ext"), "w") as f:
-        f.write("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
-    openssl("x509", "-req", "-in", "srv.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-days", "2",
-            "-extfile", "ext", "-out", "srv.crt", cwd=tmp)
-    for f in ("ca.crt", "srv.crt", "srv.key"):
-        os.chmod(os.path.join(tmp, f), 0o644)  # test keys only: the broker may run as another user
-    return f"cafile {tmp}/ca.crt\ncertfile {tmp}/srv.crt\nkeyfile {tmp}/srv.key\n"
 
 
 def main():
     if not shutil.which("openssl"):
         print("SKIP: openssl not installed", file=sys.stderr)
         sys.exit(SKIP)
-    with Env(prepare=make_certs) as env:
+    with Env(prepare=make_tls_certs) as env:
         msgs = []
         got = threading.Event()
         c = paho.Client()

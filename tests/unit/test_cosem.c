@@ -206,8 +206,17 @@ static void cont(struct apdu *a, uint8_t tag, uint8_t count)
 static void decode(const struct apdu *a)
 {
 	memset(&got, 0, sizeof(got));
-	struct sm_origin org = {SM_FRAMING_RAW, 100, a->n};
-	sm_cosem_notification(dec, a->b, a->n, &org, NULL);
+	/* As from a checked link layer: the bare-APDU rules (stream.c) are tested in test_resync. */
+	struct sm_origin org = {SM_FRAMING_HDLC, 100, a->n};
+	char detail[200] = "";
+	enum sm_err err = sm_cosem_notification(dec, a->b, a->n, &org, NULL, detail, sizeof(detail));
+	if (err != SM_OK) {
+		/* The layer returns its error; the caller (apdu.c) would emit it: record it the same way. */
+		got.events++;
+		got.ev_level = SM_EVENT_ERROR;
+		got.ev_err = err;
+		snprintf(got.ev_detail, sizeof(got.ev_detail), "%s", detail);
+	}
 }
 
 /* Value and unit of a key ("" = no unit); fails when absent. */

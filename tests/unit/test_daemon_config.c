@@ -300,16 +300,22 @@ static void slugs_and_changes(void **state)
 	config_slug("  KFM 5.KAIFA/meter  ", out, sizeof(out));
 	assert_string_equal(out, "kfm_5_kaifa_meter");
 	assert_int_equal(config_slug("!!!", out, sizeof(out)), 0);
-	config_default_instance(NULL, out, sizeof(out));
+	config_default_instance(NULL, NULL, out, sizeof(out));
 	assert_true(strlen(out) > 0);
 	char host[32], other[64];
 	snprintf(host, sizeof(host), "%s", out);
-	config_default_instance("/etc/smartmeter.conf", out, sizeof(out));
+	config_default_instance("/etc/smartmeter.conf", "/dev/ttyUSB0", out, sizeof(out));
 	assert_string_equal(out, host); /* the packaged file keeps the plain hostname */
 	/* a second daemon with its own file gets its own instance (client id, status topic) */
-	config_default_instance("/etc/smartmeter/Heat Meter.conf", other, sizeof(other));
+	config_default_instance("/etc/smartmeter/Heat Meter.conf", "/dev/ttyUSB0", other, sizeof(other));
 	assert_true(strncmp(other, host, strlen(host)) == 0);
 	assert_string_equal(other + strlen(host), "_heat_meter");
+	/* one directory per meter, each with a smartmeter.conf: the device tells them apart */
+	config_default_instance("/etc/smartmeter/2/smartmeter.conf", "/dev/serial/by-id/usb-FTDI_A10K-if00", other,
+	                        sizeof(other));
+	assert_string_equal(other + strlen(host), "_usb-ftdi_a10k-if00");
+	config_default_instance("/srv/m/smartmeter.conf", "tcp://relay.lan:2001", other, sizeof(other));
+	assert_string_equal(other + strlen(host), "_relay_lan_2001");
 
 	assert_int_equal(config_init(&a), 0);
 	assert_int_equal(config_init(&b), 0);

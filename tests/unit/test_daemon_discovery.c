@@ -285,8 +285,30 @@ static void dsmr_configs_follow_the_rules(void **state)
 	check_batch(&out, st);
 	json_object_put(st);
 
+	/* The tariff is an enum sensor whose options hold what the state topic publishes for it. */
+	json_object *c = find_config(&out, "0_0_96_14_0"), *ops, *v;
+	assert_non_null(c);
+	assert_string_equal(jstr(c, "device_class"), "enum");
+	assert_null(jstr(c, "unit_of_measurement"));
+	assert_true(json_object_object_get_ex(c, "options", &ops));
+	st = state_of(&b.t);
+	assert_true(json_object_object_get_ex(st, "tariff", &v));
+	bool listed = false;
+	for (size_t i = 0; i < json_object_array_length(ops); i++)
+		listed |= !strcmp(json_object_get_string(json_object_array_get_idx(ops, i)), json_object_get_string(v));
+	assert_true(listed);
+	json_object_put(c);
+	json_object_put(st);
+	/* Diagnostics that change with every telegram are off by default (a recorder write per frame). */
+	c = find_config(&out, "decoder_frames");
+	assert_true(json_object_object_get_ex(c, "enabled_by_default", &v) && !json_object_get_boolean(v));
+	json_object_put(c);
+	c = find_config(&out, "decoder_last_frame");
+	assert_true(json_object_object_get_ex(c, "enabled_by_default", &v) && !json_object_get_boolean(v));
+	json_object_put(c);
+
 	/* Energy dashboard: import tariff 1 */
-	json_object *c = find_config(&out, "1_0_1_8_1");
+	c = find_config(&out, "1_0_1_8_1");
 	assert_non_null(c);
 	assert_string_equal(jstr(c, "name"), "Energy import tariff 1");
 	assert_string_equal(jstr(c, "unique_id"), "smartmeterd_E0012345678_1_0_1_8_1");
@@ -485,16 +507,16 @@ static void announcer_republishes_only_what_changed(void **state)
 	dsmr5(&b);
 	assert_int_equal(discovery_build(&opts, "E0012345678", &b.t, &built), 0);
 
-	assert_int_equal(discovery_update(d, "E0012345678", NULL, &b.t, &out), 0);
+	assert_int_equal(discovery_update(d, "E0012345678", NULL, &b.t, NULL, &out), 0);
 	assert_int_equal(out.n, built.n);
 	discovery_batch_free(&out);
 	/* the same layout again: nothing */
 	num(&b, "1-0:1.8.1", 1581124, -3, "kWh"); /* a duplicate key later in the telegram changes nothing */
-	assert_int_equal(discovery_update(d, "E0012345678", NULL, &b.t, &out), 0);
+	assert_int_equal(discovery_update(d, "E0012345678", NULL, &b.t, NULL, &out), 0);
 	assert_int_equal(out.n, 0);
 	/* a new OBIS code: only its config */
 	num(&b, "1-0:52.7.0", 2301, -1, "V");
-	assert_int_equal(discovery_update(d, "E0012345678", NULL, &b.t, &out), 0);
+	assert_int_equal(discovery_update(d, "E0012345678", NULL, &b.t, NULL, &out), 0);
 	assert_int_equal(out.n, 1);
 	assert_string_equal(out.msgs[0].topic, "homeassistant/sensor/E0012345678/1_0_52_7_0/config");
 	discovery_batch_free(&out);
@@ -525,7 +547,7 @@ static void announcer_republishes_only_what_changed(void **state)
 	o.expire_after = 900;
 	assert_int_equal(discovery_reconfigure(d, &o, &out), 0);
 	assert_int_equal(out.n, 0);
-	assert_int_equal(discovery_update(d, "E0012345678", NULL, &b.t, &out), 0);
+	assert_int_equal(discovery_update(d, "E0012345678", NULL, &b.t, NULL, &out), 0);
 	assert_int_equal(out.n, built.n + 1);
 	assert_true(strncmp(out.msgs[0].topic, "ha/", 3) == 0);
 	assert_string_equal(discovery_ha_status_topic(d), "ha/status");
@@ -605,7 +627,7 @@ static void cleanup_removes_only_stale_configs_of_this_instance(void **state)
 	assert_int_equal(discovery_collected(d), 2);
 
 	/* after stale_after: what the daemon produced again stays, the rest goes, the list is done */
-	assert_int_equal(discovery_update(d, "E0012345678", NULL, &b.t, &out), 0);
+	assert_int_equal(discovery_update(d, "E0012345678", NULL, &b.t, NULL, &out), 0);
 	discovery_batch_free(&out);
 	assert_int_equal(discovery_sweep(d, true, &out), 0);
 	assert_int_equal(out.n, 1);
@@ -624,13 +646,13 @@ static void cleanup_removes_only_stale_configs_of_this_instance(void **state)
 	assert_int_equal(out.n, 1);
 	assert_true(removes(&out, imp));
 	discovery_batch_free(&out);
-	assert_int_equal(discovery_update(d, "E0012345678", NULL, &b.t, &out), 0);
+	assert_int_equal(discovery_update(d, "E0012345678", NULL, &b.t, NULL, &out), 0);
 	assert_int_equal(out.n, 0);
 	discovery_free(d);
 
 	/* turning discovery off at run time removes what was published */
 	d = discovery_new(&opts);
-	assert_int_equal(discovery_update(d, "E0012345678", NULL, &b.t, &out), 0);
+	assert_int_equal(discovery_update(d, "E0012345678", NULL, &b.t, NULL, &out), 0);
 	size_t n = out.n;
 	discovery_batch_free(&out);
 	assert_int_equal(discovery_reconfigure(d, &off, &out), 0);
@@ -683,6 +705,55 @@ static void every_corpus_meter_gets_valid_configs(void **state)
 	corpus_free(cases, n);
 }
 
+/* The same for every SML meter of ../shared/corpus-sml, and the Energy-dashboard entity of each. */
+static void sml_sweep_telegram(void *ctx, const struct sm_telegram *t)
+{
+	struct corpus_sweep *cs = ctx;
+	struct discovery_batch out = { 0 };
+	sweep_telegram(ctx, t);
+	assert_int_equal(discovery_build(&opts, "meter1", t, &out), 0);
+	const struct discovery_msg *m = find_msg(&out, "homeassistant/sensor/meter1/1_0_1_8_0/config");
+	if (m) {
+		json_object *c = json_tokener_parse(m->payload);
+		assert_non_null(c);
+		assert_string_equal(jstr(c, "device_class"), "energy");
+		assert_string_equal(jstr(c, "state_class"), "total_increasing");
+		assert_string_equal(jstr(c, "unit_of_measurement"), "kWh");
+		json_object_put(c);
+	} else {
+		fail_msg("%s: no 1-0:1.8.0 energy entity", cs->name);
+	}
+	discovery_batch_free(&out);
+}
+
+static bool sml_with_total(const char *name, json_object *cj)
+{
+	json_object *e, *v;
+	(void)name;
+	return json_object_object_get_ex(cj, "expect", &e) && json_object_object_get_ex(e, "1-0:1.8.0", &v);
+}
+
+static void every_sml_corpus_meter_gets_valid_configs(void **state)
+{
+	(void)state;
+	struct corpus_case *cases = NULL;
+	corpus_use("SMARTMETER_CORPUS_SML", "corpus-sml");
+	size_t n = corpus_dir() ? corpus_load(sml_with_total, &cases) : 0;
+	corpus_use("SMARTMETER_CORPUS", "corpus");
+	if (n == 0)
+		skip();
+	size_t telegrams = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct corpus_sweep cs = { cases[i].name, 0, 0 };
+		corpus_each_telegram(&cases[i], sml_sweep_telegram, &cs);
+		if (cs.telegrams == 0)
+			fail_msg("%s: no telegram", cases[i].name);
+		telegrams += cs.telegrams;
+	}
+	print_message("%zu SML cases, %zu telegrams checked\n", n, telegrams);
+	corpus_free(cases, n);
+}
+
 static void vendors(void **state)
 {
 	(void)state;
@@ -693,6 +764,8 @@ static void vendors(void **state)
 	assert_string_equal(discovery_vendor("Kamstrup_V0001"), "Kamstrup");
 	assert_string_equal(discovery_vendor("AIDON_V0001"), "Aidon");
 	assert_string_equal(discovery_vendor("EST5\\253710000_A"), "Sagemcom");
+	assert_string_equal(discovery_vendor("HLY"), "Holley");
+	assert_string_equal(discovery_vendor("DZG"), "DZG Metering");
 	assert_null(discovery_vendor("QQQ5"));
 	assert_null(discovery_vendor(NULL));
 }
@@ -727,6 +800,7 @@ int main(void)
 		cmocka_unit_test(announcer_republishes_only_what_changed),
 		cmocka_unit_test(cleanup_removes_only_stale_configs_of_this_instance),
 		cmocka_unit_test(every_corpus_meter_gets_valid_configs),
+		cmocka_unit_test(every_sml_corpus_meter_gets_valid_configs),
 		cmocka_unit_test(vendors),
 		cmocka_unit_test(health_keys),
 	};

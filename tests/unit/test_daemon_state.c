@@ -166,9 +166,51 @@ static void unit_helpers(void **state)
 	assert_false(state_convert(&n, "kW", NULL));
 }
 
+/* The meter's whole state: keys of another list stay with their last value until they are older than
+ * three of their own push periods; wanted keys are carried as null until they have a value. */
+static void cache_keeps_other_lists_and_expires_stale_keys(void **state)
+{
+	struct sm_reading list3[] = { num("1-0:1.7.0", 700, 0, "W"), num("1-0:1.8.0", 10955, 0, "kWh") };
+	struct sm_reading list1[] = { num("1-0:1.7.0", 710, 0, "W") };
+	struct state_list l = { 0 };
+	struct state_cache *c = state_cache_new();
+	char k[STATE_KEY_LEN], e[STATE_KEY_LEN];
+	(void)state;
+
+	assert_non_null(c);
+	key_for("1-0:1.8.0", e);
+	assert_int_equal(state_cache_want(c, "decoder_serial"), 0);
+	struct sm_telegram t = telegram(list3, 2);
+	assert_int_equal(state_list_build(&l, &t, NULL), 0);
+	assert_int_equal(state_cache_update(c, &l, 1000), 0);
+	t = telegram(list1, 1);
+	assert_int_equal(state_list_build(&l, &t, NULL), 0);
+	assert_int_equal(state_cache_update(c, &l, 3500), 0);
+	json_object *o = state_cache_json(c, 3500);
+	assert_string_equal(text_of(o, key_for("1-0:1.7.0", k)), "710");
+	assert_string_equal(text_of(o, e), "10955");      /* list 3's energy in a list-1 state */
+	assert_string_equal(text_of(o, "decoder_serial"), "null"); /* wanted, never seen */
+	json_object_put(o);
+	/* the energy comes again an hour later: its own period is learned (1 h) */
+	t = telegram(list3, 2);
+	assert_int_equal(state_list_build(&l, &t, NULL), 0);
+	assert_int_equal(state_cache_update(c, &l, 3601000), 0);
+	o = state_cache_json(c, 3601000 + 2 * 3600000);
+	assert_string_equal(text_of(o, e), "10955");      /* two periods late: still shown */
+	json_object_put(o);
+	o = state_cache_json(c, 3601000 + 3 * 3600000 + 1);
+	assert_string_equal(text_of(o, e), "null");       /* three periods late: unknown, not stale */
+	json_object_put(o);
+	state_cache_reset(c);
+	assert_int_equal(state_cache_size(c), 0);
+	state_cache_free(c);
+	state_list_free(&l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(cache_keeps_other_lists_and_expires_stale_keys),
 		cmocka_unit_test(registry_keys_and_units),
 		cmocka_unit_test(unknown_codes_get_a_slug),
 		cmocka_unit_test(multipliers_per_quantity),

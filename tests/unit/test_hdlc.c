@@ -61,9 +61,12 @@ static void test_scan_complete_frame_leaves_closing_flag(void **state)
 	enum sm_err err = SM_OK;
 	assert_int_equal(sm_hdlc_scan(wire, n, false, &len, &err), SM_SCAN_FRAME);
 	assert_int_equal(len, n - 1);
-	/* Every shorter prefix asks for more; the FCS without its closing flag only completes at eof. */
-	for (size_t k = 1; k < n; k++)
+	/* Every shorter prefix asks for more; the frame is complete at its FCS, closing flag or not (a good
+	 * FCS proves the length, so waiting for the flag would only add latency). */
+	for (size_t k = 1; k < n - 1; k++)
 		assert_int_equal(sm_hdlc_scan(wire, k, false, &len, &err), SM_SCAN_MORE);
+	assert_int_equal(sm_hdlc_scan(wire, n - 1, false, &len, &err), SM_SCAN_FRAME);
+	assert_int_equal(len, n - 1);
 	assert_int_equal(sm_hdlc_scan(wire, n - 1, true, &len, &err), SM_SCAN_FRAME);
 	assert_int_equal(len, n - 1);
 }
@@ -129,12 +132,13 @@ static void test_fcs_mismatch_reported_with_numbers(void **state)
 	size_t n2 = dlmsbuild_hdlc_frame(wire + n, sizeof(wire) - n, &dlmsbuild_hdlc_aidon, false, info, an + 3);
 	wire[40] ^= 0x10;
 
-	/* The scanner hands the damaged frame on whole, marked: the frame handler recomputes the CRC only then. */
+	/* The scanner checks the header only and hands the frame on whole: the FCS is the handler's, computed
+	 * once from the stream's running CRC. */
 	size_t len = 0;
 	enum sm_err err = SM_OK;
 	assert_int_equal(sm_hdlc_scan(wire, n + n2, false, &len, &err), SM_SCAN_FRAME);
 	assert_int_equal(len, n - 1);
-	assert_int_equal(err, SM_E_FCS);
+	assert_int_equal(err, SM_OK);
 	err = SM_OK;
 	assert_int_equal(sm_hdlc_scan(wire + n, n2, true, &len, &err), SM_SCAN_FRAME);
 	assert_int_equal(len, n2 - 1);
@@ -252,7 +256,8 @@ static void test_shared_flags_and_stray_bytes(void **state)
 	}
 }
 
-/* A frame cut short (bytes lost on the line) is overtaken by the next one: drop only the broken part. */
+/* A frame cut short (bytes lost on the line) is overtaken by the next one: its claimed span fails the FCS,
+ * is rescanned from its next byte, and every following frame decodes. */
 static void test_truncated_frame_overtaken_by_next(void **state)
 {
 	(void)state;
@@ -270,7 +275,8 @@ static void test_truncated_frame_overtaken_by_next(void **state)
 	struct capture c;
 	start(&c);
 	capture_feed(&c, wire, pos, 7, 1);
-	assert_int_equal(capture_errors(&c, SM_E_TRUNCATED), 1);
+	assert_int_equal(capture_errors(&c, SM_E_FCS), 1);
+	assert_int_equal(c.nerrors, 1);
 	assert_int_equal(tap.n, 3);
 	assert_int_equal(tap.rec[0].org.offset, cut);
 	assert_memory_equal(tap.rec[2].apdu, apdu, an);
@@ -328,10 +334,10 @@ static void test_lost_last_segment_never_glues(void **state)
 	size_t an = dlmsbuild_sample_notification(apdu, sizeof(apdu), 7, 400);
 	size_t bn = dlmsbuild_sample_notification(b, sizeof(b), 8, 300);
 	size_t n = dlmsbuild_hdlc_segmented(wire, sizeof(wire), &dlmsbuild_hdlc_iskra, true, apdu, an, 154, NULL);
-	/* Drop A's final frame: find the last 7E A0 start. */
-	size_t last = n - 1;
-	while (!(wire[last] == 0x7E && (wire[last + 1] & 0xF8) == 0xA0))
-		last--;
+	/* Drop A's final frame: walk the frames by their length fields (each has both flags) to the last. */
+	size_t last = 0;
+	while (last + (((size_t)(wire[last + 1] & 0x07) << 8) | wire[last + 2]) + 2 < n)
+		last += (((size_t)(wire[last + 1] & 0x07) << 8) | wire[last + 2]) + 2;
 	size_t pos = last;
 	pos += dlmsbuild_hdlc_segmented(wire + pos, sizeof(wire) - pos, &dlmsbuild_hdlc_iskra, true, b, bn, 154, NULL);
 

@@ -1,5 +1,5 @@
 /* test_json_writer.c — the streaming JSON writer (src/json) against json-c as the oracle:
- *  - every telegram of every corpus case (skipped when the corpus is absent) and of frames built here
+ *  - every telegram of every corpus case, DLMS/DSMR and SML (each skipped when absent), and of frames built here
  *    prints byte for byte what the json-c document (helpers/jsonref.c, the code smartmeter-decode used
  *    before) prints, and parses back to an equal document;
  *  - random byte strings escape to exactly json-c's escaping and parse back to the same bytes;
@@ -62,9 +62,8 @@ static bool every_case(const char *name, json_object *cj)
 	return true;
 }
 
-static void corpus_frames_print_as_json_c_did(void **state)
+static void compare_corpus(void)
 {
-	(void)state;
 	if (!corpus_dir())
 		skip();
 	struct corpus_case *cases;
@@ -84,6 +83,21 @@ static void corpus_frames_print_as_json_c_did(void **state)
 	if (mismatched_cases)
 		fail_msg("%zu cases print differently from json-c; first: %s", mismatched_cases, first);
 	assert_true(c.telegrams > n / 2); /* most cases decode: the comparison ran */
+}
+
+static void corpus_frames_print_as_json_c_did(void **state)
+{
+	(void)state;
+	corpus_use("SMARTMETER_CORPUS", "corpus");
+	compare_corpus();
+}
+
+static void sml_corpus_frames_print_as_json_c_did(void **state)
+{
+	(void)state;
+	corpus_use("SMARTMETER_CORPUS_SML", "corpus-sml");
+	compare_corpus();
+	corpus_use("SMARTMETER_CORPUS", "corpus");
 }
 
 /* A DSMR telegram with text that needs escaping, a repeated key and an empty value. */
@@ -303,6 +317,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(corpus_frames_print_as_json_c_did),
+	    cmocka_unit_test(sml_corpus_frames_print_as_json_c_did),
 	    cmocka_unit_test(built_frames_print_as_json_c_did),
 	    cmocka_unit_test(repeated_key_keeps_first_place_later_value),
 	    cmocka_unit_test(fuzzed_strings_round_trip),

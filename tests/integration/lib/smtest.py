@@ -247,18 +247,19 @@ class Pty:
 
 
 class Daemon:
-    def __init__(self, tmp, config_text, args=("-v",), name="smartmeter.conf"):
+    def __init__(self, tmp, config_text, args=("-v",), name="smartmeter.conf", env_extra=None, logname=None):
         self.tmp = tmp
         self.conf = os.path.join(tmp, name)
         with open(self.conf, "w") as f:
             f.write(config_text)
         os.chmod(self.conf, 0o600)
-        self.logpath = os.path.join(tmp, "smartmeterd.log")
+        self.logpath = os.path.join(tmp, logname or "smartmeterd.log")
         self.log = open(self.logpath, "ab")
         env = dict(os.environ)
         env.pop("NOTIFY_SOCKET", None)
         env.pop("JOURNAL_STREAM", None)
         env.setdefault("ASAN_OPTIONS", "detect_leaks=1")
+        env.update(env_extra or {})
         self.proc = subprocess.Popen([daemon_path(), "-c", self.conf, *args], stdout=self.log,
                                      stderr=subprocess.STDOUT, env=env)
 
@@ -308,6 +309,51 @@ instance = itest
 [log]
 level = info
 {extra}"""
+
+
+def nss_wrapper_env(tmp, hosts):
+    """A test-only resolver: cwrap's nss_wrapper (Debian libnss-wrapper) preloaded into the daemon answers
+    host lookups from our own hosts file, so a name can resolve to a refusing address before an accepting
+    one without touching /etc/hosts. hosts: [(address, name), ...] in the order getaddrinfo returns them.
+    Exits 77 (skip) when the library is not installed."""
+    lib = None
+    for d in ("/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib", "/usr/lib64"):
+        if os.path.exists(os.path.join(d, "libnss_wrapper.so")):
+            lib = os.path.join(d, "libnss_wrapper.so")
+            break
+    if not lib:
+        print("SKIP: libnss_wrapper.so not installed (apt-get install libnss-wrapper)", file=sys.stderr)
+        sys.exit(SKIP)
+    paths = {}
+    for name, text in (("hosts", "".join(f"{a} {n}\n" for a, n in hosts)),
+                       ("passwd", "root:x:0:0:root:/root:/bin/sh\n"), ("group", "root:x:0:\n")):
+        paths[name] = os.path.join(tmp, "nss-" + name)
+        with open(paths[name], "w") as f:
+            f.write(text)
+    asan = os.environ.get("ASAN_OPTIONS", "detect_leaks=1")
+    return {"LD_PRELOAD": lib, "NSS_WRAPPER_HOSTS": paths["hosts"], "NSS_WRAPPER_PASSWD": paths["passwd"],
+            "NSS_WRAPPER_GROUP": paths["group"], "NSS_WRAPPER_DISABLE_DEEPBIND": "1",  # ASan refuses RTLD_DEEPBIND
+            # under ASan the preloaded library comes before the ASan runtime: allowed, it only resolves names
+            "ASAN_OPTIONS": asan + ":verify_asan_link_order=0"}
+
+
+def make_tls_certs(tmp):
+    """A CA, a broker certificate for localhost / 127.0.0.1 signed by it, and an unrelated CA; returns the
+    mosquitto listener options."""
+    def openssl(*args):
+        subprocess.run(["openssl", *args], cwd=tmp, check=True, capture_output=True, timeout=60)
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=smd-test-ca",
+            "-keyout", "ca.key", "-out", "ca.crt")
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=other-ca",
+            "-keyout", "other.key", "-out", "other.crt")
+    openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost", "-keyout", "srv.key", "-out", "srv.csr")
+    with open(os.path.join(tmp, "ext"), "w") as f:
+        f.write("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
+    openssl("x509", "-req", "-in", "srv.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-days", "2",
+            "-extfile", "ext", "-out", "srv.crt")
+    for f in ("ca.crt", "srv.crt", "srv.key"):
+        os.chmod(os.path.join(tmp, f), 0o644)  # test keys only: the broker may run as another user
+    return f"cafile {tmp}/ca.crt\ncertfile {tmp}/srv.crt\nkeyfile {tmp}/srv.key\n"
 
 
 class Env:
@@ -397,4 +443,64 @@ def aidon_push(power_w=1234, volt_dv=2301, amp_da=57, meter="7359992890941742", 
         items.append(b"\x02\x03" + _obis([1, 0, 1, 8, 0, 255]) + b"\x06" + energy_wh.to_bytes(4, "big") +
                      b"\x02\x02\x0f\x00\x16\x1e")
     apdu = b"\x0f\x40\x00\x00\x00\x00" + b"\x01" + bytes([len(items)]) + b"".join(items)
+    return hdlc_frame(b"\xe6\xe7\x00" + apdu)
+
+
+# ---- Nordic HAN lists (HAN-NVE): list 1 every 2-10 s (power only, no meter id), list 2 with identity,
+# voltages and currents every 10 s, list 3 with clock and energy registers once an hour ----
+
+def _u32(v):
+    return b"\x06" + v.to_bytes(4, "big")
+
+
+def _i16(v):
+    return b"\x10" + v.to_bytes(2, "big", signed=True)
+
+
+def _u16(v):
+    return b"\x12" + v.to_bytes(2, "big")
+
+
+def _clock(y, mo, d, h, mi, s):
+    return b"\x09\x0c" + y.to_bytes(2, "big") + bytes([mo, d, 0xFF, h, mi, s, 0xFF, 0x80, 0x00, 0x00])
+
+
+def aidon_list(n, power_w=763, energy_wh=10955183, meter="7359992890497997", hour=19):
+    """An Aidon 6534-shaped list n (1, 2 or 3): an array of {OBIS, value[, scaler_unit]} structures, the
+    same element types and scalers as a real Aidon (list 1: one structure)."""
+    def item(code, val, scaler=None, unit=None):
+        if scaler is None:
+            return b"\x02\x02" + _obis(code) + val
+        return b"\x02\x03" + _obis(code) + val + b"\x02\x02\x0f" + bytes([scaler & 0xFF]) + b"\x16" + bytes([unit])
+    items = [item([1, 0, 1, 7, 0, 255], _u32(power_w), 0, 0x1B)]
+    if n >= 2:
+        items = [item([1, 1, 0, 2, 129, 255], _vstr("AIDON_V0001")), item([0, 0, 96, 1, 0, 255], _vstr(meter)),
+                 item([0, 0, 96, 1, 7, 255], _vstr("6534"))] + items + [
+            item([1, 0, 2, 7, 0, 255], _u32(0), 0, 0x1B), item([1, 0, 3, 7, 0, 255], _u32(0), 0, 0x1D),
+            item([1, 0, 4, 7, 0, 255], _u32(421), 0, 0x1D),
+            item([1, 0, 31, 7, 0, 255], _i16(4), -1, 0x21), item([1, 0, 51, 7, 0, 255], _i16(11), -1, 0x21),
+            item([1, 0, 71, 7, 0, 255], _i16(23), -1, 0x21),
+            item([1, 0, 32, 7, 0, 255], _u16(2328), -1, 0x23), item([1, 0, 52, 7, 0, 255], _u16(2320), -1, 0x23),
+            item([1, 0, 72, 7, 0, 255], _u16(2313), -1, 0x23)]
+    if n >= 3:
+        items += [item([0, 0, 1, 0, 0, 255], _clock(2025, 12, 14, hour, 0, 0)),
+                  item([1, 0, 1, 8, 0, 255], _u32(energy_wh // 10), 1, 0x1E),
+                  item([1, 0, 2, 8, 0, 255], _u32(0), 1, 0x1E),
+                  item([1, 0, 3, 8, 0, 255], _u32(1305), 1, 0x20),
+                  item([1, 0, 4, 8, 0, 255], _u32(153400), 1, 0x20)]
+    apdu = b"\x0f\x40\x00\x00\x00\x00" + b"\x01" + bytes([len(items)]) + b"".join(items)
+    return hdlc_frame(b"\xe6\xe7\x00" + apdu)
+
+
+def kaifa_list(n, power_w=890, energy_wh=190341, meter="6970631401753985", hour=5):
+    """A Kaifa MA304-shaped list n: a notification with its date-time and a structure of bare values in a
+    fixed order (no OBIS codes on the wire: the layout is known by its element count, 1 / 13 / 18)."""
+    vals = [_u32(power_w)]
+    if n >= 2:
+        vals = [_vstr("KFM_001"), _vstr(meter), _vstr("MA304H3E"), _u32(power_w), _u32(0), _u32(0), _u32(34),
+                _u32(1199), _u32(3226), _u32(3059), _u32(2389), _u32(0), _u32(2392)]
+    if n >= 3:
+        vals += [_clock(2017, 9, 15, hour, 0, 10), _u32(energy_wh), _u32(0), _u32(353), _u32(17387)]
+    apdu = (b"\x0f\x40\x00\x00\x00" + b"\x09\x0c\x07\xe1\x09\x0f\x05" + bytes([hour, 0, 10]) + b"\xff\x80\x00\x00" +
+            b"\x02" + bytes([len(vals)]) + b"".join(vals))
     return hdlc_frame(b"\xe6\xe7\x00" + apdu)

@@ -21,16 +21,26 @@
 #include "corpus.h"
 #include "jsonref.h"
 
+/* Which corpus: ../shared/corpus by default; the SML conformance test reads ../shared/corpus-sml. */
+static const char *corpus_env = "SMARTMETER_CORPUS";
+static const char *corpus_sub = "corpus";
+
+void corpus_use(const char *env, const char *sub)
+{
+	corpus_env = env;
+	corpus_sub = sub;
+}
+
 const char *corpus_dir(void)
 {
 	static char path[1024];
 	struct stat st;
-	const char *env = getenv("SMARTMETER_CORPUS");
+	const char *env = getenv(corpus_env);
 	if (env && *env && stat(env, &st) == 0 && S_ISDIR(st.st_mode))
 		return env;
 	const char *src = getenv("SMARTMETER_SOURCE_DIR");
 	if (src && *src) {
-		snprintf(path, sizeof(path), "%s/../shared/corpus", src);
+		snprintf(path, sizeof(path), "%s/../shared/%s", src, corpus_sub);
 		if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
 			return path;
 	}
@@ -412,7 +422,7 @@ int corpus_run_group(const char *group, corpus_filter want)
 {
 	struct corpus_case *cases;
 	if (!corpus_dir()) {
-		printf("%s: corpus not found (set SMARTMETER_CORPUS or put it at ../shared/corpus): skipped\n", group);
+		printf("%s: corpus not found (set %s or put it at ../shared/%s): skipped\n", group, corpus_env, corpus_sub);
 		return 77;
 	}
 	size_t n = corpus_load(want, &cases);

@@ -26,6 +26,10 @@ struct corpus_result {
 	char first_error[256];
 };
 
+/* Read another corpus than ../shared/corpus: $env, else ../shared/<sub> beside the source tree
+ * (the SML cases: "SMARTMETER_CORPUS_SML", "corpus-sml"). Call before anything else. */
+void corpus_use(const char *env, const char *sub);
+
 /* Directory of the corpus, or NULL when absent (callers then skip with exit code 77). */
 const char *corpus_dir(void);
 

@@ -75,6 +75,8 @@ static const char *framing_name(enum sm_framing f)
 	case SM_FRAMING_HDLC: return "hdlc";
 	case SM_FRAMING_MBUS: return "mbus";
 	case SM_FRAMING_RAW: return "raw";
+	case SM_FRAMING_SML: return "sml";
+	case SM_FRAMING_C1218: return "c1218";
 	}
 	return "raw";
 }
@@ -90,7 +92,7 @@ json_object *jsonref_telegram(const struct sm_telegram *t)
 		json_object_put(values);
 		return NULL;
 	}
-	json_object_object_add(o, "protocol", json_object_new_string(t->protocol == SM_PROTOCOL_DSMR ? "dsmr" : "dlms"));
+	json_object_object_add(o, "protocol", json_object_new_string(sm_protocol_name(t->protocol)));
 	json_object_object_add(o, "encrypted", json_object_new_boolean(t->encrypted));
 	json_object_object_add(o, "meter_id", t->meter_id ? json_object_new_string(t->meter_id) : NULL);
 	json_object_object_add(o, "framing", json_object_new_string(framing_name(t->framing)));
