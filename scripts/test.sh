@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # test.sh — the project's one test command (README Quick start, .ci/run):
-# install what is missing, build, run every test; then the same under AddressSanitizer + UBSan.
+# install what is missing, build, run every test; then the same under AddressSanitizer + UBSan; then the
+# build and portability checks of scripts/ci-portability.sh (SMARTMETER_SKIP_PORTABILITY=1 skips them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -17,3 +18,8 @@ echo "== build and test under AddressSanitizer + UndefinedBehaviorSanitizer"
 scripts/build.sh build-asan -DCMAKE_BUILD_TYPE=Debug -DSMARTMETER_SANITIZE=ON
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build-asan --output-on-failure -j2
+
+if [ "${SMARTMETER_SKIP_PORTABILITY:-}" != "1" ]; then
+  echo "== build and portability checks (decoder-only, no libserialport, musl, s390x, armhf, Debian package)"
+  scripts/ci-portability.sh
+fi

@@ -35,6 +35,7 @@ struct app {
 	struct loop *loop;
 	struct config cfg;
 	const char *config_path;
+	const char *instance; /* --instance, applied on every load */
 	bool verbose;
 	struct sm_decoder *dec;
 	struct source *src;
@@ -330,6 +331,7 @@ static void open_capture(struct app *app)
 
 static void apply_log_level(struct app *app)
 {
+	log_set_target(app->cfg.log_target);
 	log_set_level(app->verbose ? LOG_LVL_DEBUG : app->cfg.log_level);
 }
 
@@ -381,7 +383,7 @@ static void reload(struct app *app)
 	struct config_diag diag;
 	struct mqtt *nm = NULL;
 
-	if (app_load_config(&nc, app->config_path, &diag) < 0) {
+	if (app_load_config(&nc, app->config_path, app->instance, &diag) < 0) {
 		log_err("reload: %s; keeping the running configuration", diag.error);
 		config_free(&nc);
 		return;
@@ -438,7 +440,7 @@ static void on_signal(void *ctx, int signo)
 	begin_shutdown(app, signo);
 }
 
-int app_load_config(struct config *cfg, const char *path, struct config_diag *diag)
+int app_load_config(struct config *cfg, const char *path, const char *instance, struct config_diag *diag)
 {
 	if (config_init(cfg) < 0) {
 		snprintf(diag->error, sizeof(diag->error), "out of memory");
@@ -447,14 +449,16 @@ int app_load_config(struct config *cfg, const char *path, struct config_diag *di
 	}
 	if (config_load(cfg, path, diag) < 0)
 		return -1;
+	if (instance && config_set_instance(cfg, instance, diag) < 0)
+		return -1;
 	return config_check_runtime(cfg, diag);
 }
 
-int app_check_config(const char *path, FILE *out, FILE *err)
+int app_check_config(const char *path, const char *instance, FILE *out, FILE *err)
 {
 	struct config cfg;
 	struct config_diag diag;
-	int rc = app_load_config(&cfg, path, &diag);
+	int rc = app_load_config(&cfg, path, instance, &diag);
 
 	if (rc < 0) {
 		fprintf(err, "smartmeterd: %s\n", diag.error);
@@ -472,14 +476,15 @@ int app_run(const struct app_options *o)
 	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP };
 	static const struct publish_sink sink_proto = { sink_connected, sink_publish, sink_subscribe, sink_unsubscribe,
 		                                        NULL };
-	struct app app = { .config_path = o->config_path ? o->config_path : CONFIG_DEFAULT_PATH, .verbose = o->verbose };
+	struct app app = { .config_path = o->config_path ? o->config_path : CONFIG_DEFAULT_PATH, .verbose = o->verbose,
+		           .instance = o->instance };
 	struct config_diag diag;
 	struct publish_sink sink = sink_proto;
 	int rc = 1;
 
 	app.frame_errors = (struct ratelimit)RATELIMIT_INIT(FRAME_ERROR_WINDOW_MS, FRAME_ERROR_BURST);
 	app.frame_warnings = (struct ratelimit)RATELIMIT_INIT(FRAME_ERROR_WINDOW_MS, FRAME_ERROR_BURST);
-	if (app_load_config(&app.cfg, app.config_path, &diag) < 0) {
+	if (app_load_config(&app.cfg, app.config_path, app.instance, &diag) < 0) {
 		fprintf(stderr, "smartmeterd: %s\n", diag.error);
 		config_free(&app.cfg);
 		return 1;

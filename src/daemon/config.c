@@ -34,6 +34,7 @@ enum opt_type {
 	OPT_FORMAT,   /* auto | 8N1 | 7E1 | 8E1 | 8N2 | 7N1 */
 	OPT_KEY,      /* 32 hex digits; secret */
 	OPT_LEVEL,    /* log level name */
+	OPT_TARGET,   /* stderr | syslog */
 	OPT_PROTOCOL, /* 3.1.1 | 5 */
 	OPT_CHOICE,   /* one of choices[], stored as its index (unsigned) */
 };
@@ -145,6 +146,7 @@ static const struct option_def options[] = {
 	  "a directory the daemon may write (systemd StateDirectory=)" },
 
 	{ "log", "level", OPT_LEVEL, 0, 0, 0, "info", F(log_level), 0, "use error, warning, notice, info or debug" },
+	{ "log", "target", OPT_TARGET, 0, 0, 0, "stderr", F(log_target), 0, "use stderr or syslog" },
 	{ "log", "capture_file", OPT_STRING, 0, 0, 0, NULL, F(capture_file), 0, NULL },
 	{ "log", "capture_max_bytes", OPT_SIZE, 0, 4096, 1073741824.0, "1M", F(capture_max_bytes), 0,
 	  "bytes, with optional k, M or G suffix (4k .. 1G)" },
@@ -408,6 +410,12 @@ static bool set_value(struct config *cfg, const struct option_def *o, const char
 	case OPT_LEVEL:
 		if (!log_level_parse(v, p)) {
 			snprintf(err, errsz, "%s = '%s' is not a log level", o->key, v);
+			return false;
+		}
+		return true;
+	case OPT_TARGET:
+		if (!log_target_parse(v, p)) {
+			snprintf(err, errsz, "%s = '%s' is not a log target", o->key, v);
 			return false;
 		}
 		return true;
@@ -829,6 +837,24 @@ int config_parse_buffer(struct config *cfg, const char *name, const char *buf, s
 	/* Not one section header: an empty (or truncated, or comment-only) file, not a configuration. */
 	cfg->empty = section == NULL;
 	return finish(cfg, name, lines, diag);
+}
+
+int config_set_instance(struct config *cfg, const char *name, struct config_diag *diag)
+{
+	if (!is_slug(name)) {
+		snprintf(diag->error, sizeof(diag->error),
+		         "--instance '%s' is not allowed: letters, digits, '_' and '-' only (it becomes part of the status topic)",
+		         name);
+		return -1;
+	}
+	char *dup = strdup(name);
+	if (!dup) {
+		snprintf(diag->error, sizeof(diag->error), "out of memory");
+		return -1;
+	}
+	free(cfg->instance);
+	cfg->instance = dup;
+	return 0;
 }
 
 int config_load(struct config *cfg, const char *path, struct config_diag *diag)

@@ -99,6 +99,7 @@ struct config {
 
 	/* [log] */
 	enum log_level log_level;
+	enum log_target log_target;
 	char *capture_file;
 	uint64_t capture_max_bytes;
 
@@ -127,6 +128,10 @@ int config_parse_buffer(struct config *cfg, const char *name, const char *buf, s
 /* Read and parse a file (missing/unreadable file is an error). Also warns when a file holding a
  * key or password is readable by other users. */
 int config_load(struct config *cfg, const char *path, struct config_diag *diag);
+
+/* --instance NAME (smartmeterd@NAME.service): replaces [mqtt] instance. 0, or -1 with diag->error set
+ * when NAME is not a slug. */
+int config_set_instance(struct config *cfg, const char *name, struct config_diag *diag);
 
 /* Accessors that resolve the documented fallbacks. */
 unsigned config_mqtt_port(const struct config *cfg);

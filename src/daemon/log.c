@@ -1,4 +1,4 @@
-/* log.c — stderr logging with journald priorities and a rate limiter for per-frame storms.
+/* log.c — stderr (journald priorities) or syslog logging, and a rate limiter for per-frame storms.
  * Must never log key material: callers pass only what may be shown; log_hex is for frame bytes only. */
 #include <errno.h>
 #include <stdarg.h>
@@ -7,12 +7,14 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include "log.h"
 
 static enum log_level current_level = LOG_LVL_INFO;
 static bool to_journal;
+static enum log_target target = LOG_TARGET_STDERR;
 
 void log_setup(void)
 {
@@ -30,6 +32,28 @@ void log_setup(void)
 void log_set_level(enum log_level level)
 {
 	current_level = level;
+}
+
+void log_set_target(enum log_target t)
+{
+	if (t == target)
+		return;
+	if (t == LOG_TARGET_SYSLOG)
+		openlog("smartmeterd", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+	else
+		closelog();
+	target = t;
+}
+
+bool log_target_parse(const char *s, enum log_target *ret_target)
+{
+	if (strcasecmp(s, "stderr") == 0)
+		*ret_target = LOG_TARGET_STDERR;
+	else if (strcasecmp(s, "syslog") == 0)
+		*ret_target = LOG_TARGET_SYSLOG;
+	else
+		return false;
+	return true;
 }
 
 enum log_level log_get_level(void)
@@ -77,6 +101,11 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
+	if (target == LOG_TARGET_SYSLOG) {
+		syslog((int)level, "%s", line); /* the levels are syslog priorities */
+		errno = saved;
+		return;
+	}
 	/* One write per line so lines from a crash handler or a second process never interleave mid-line. */
 	char out[1100];
 	int n;

@@ -1,6 +1,7 @@
-/* log.h — the daemon's one way to say something: one line per event on stderr, with a level.
+/* log.h — the daemon's one way to say something: one line per event, with a level, on stderr or syslog.
  * When stderr is the systemd journal (JOURNAL_STREAM matches), lines carry "<N>" priority
- * prefixes; otherwise a plain "level: " word. Never pass key material or passwords to these functions. */
+ * prefixes; otherwise a plain "level: " word. [log] target = syslog sends them to syslog(3) instead
+ * (OpenWrt's logd, a classic syslogd). Never pass key material or passwords to these functions. */
 #ifndef SMARTMETERD_LOG_H
 #define SMARTMETERD_LOG_H
 
@@ -19,6 +20,14 @@ enum log_level {
 /* Decide between journal prefixes and plain words by looking at stderr and $JOURNAL_STREAM. */
 void log_setup(void);
 void log_set_level(enum log_level level);
+
+/* [log] target: "stderr" (default) or "syslog" (facility daemon, ident smartmeterd). */
+enum log_target {
+	LOG_TARGET_STDERR = 0,
+	LOG_TARGET_SYSLOG,
+};
+void log_set_target(enum log_target target);
+bool log_target_parse(const char *s, enum log_target *ret_target);
 enum log_level log_get_level(void);
 bool log_enabled(enum log_level level);
 

@@ -11,11 +11,12 @@
 
 static void usage(FILE *f)
 {
-	fputs("Usage: smartmeterd [-c FILE] [-v] [--check-config] [--list-ports]\n"
+	fputs("Usage: smartmeterd [-c FILE] [-i NAME] [-v] [--check-config] [--list-ports]\n"
 	      "Read a smart meter's consumer port (DSMR P1, DLMS/COSEM push; or poll an ANSI C12.18\n"
 	      "optical port with [meter] protocol = c1218) and publish to MQTT.\n"
 	      "\n"
 	      "  -c, --config FILE   configuration file (default " CONFIG_DEFAULT_PATH ")\n"
+	      "  -i, --instance NAME MQTT instance name, instead of [mqtt] instance (smartmeterd@NAME)\n"
 	      "  -v, --verbose       frame-level detail (log level debug)\n"
 	      "      --check-config  validate the configuration and exit (0 = valid)\n"
 	      "      --list-ports    list serial ports with USB vendor/product/serial and exit\n"
@@ -31,6 +32,7 @@ int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
+		{ "instance", required_argument, NULL, 'i' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "check-config", no_argument, NULL, 'C' },
 		{ "list-ports", no_argument, NULL, 'L' },
@@ -42,10 +44,13 @@ int main(int argc, char **argv)
 	bool check_only = false;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "c:vhV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:i:vhV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			o.config_path = optarg;
+			break;
+		case 'i':
+			o.instance = optarg;
 			break;
 		case 'v':
 			o.verbose = true;
@@ -72,6 +77,6 @@ int main(int argc, char **argv)
 	}
 	log_setup();
 	if (check_only)
-		return app_check_config(o.config_path, stdout, stderr);
+		return app_check_config(o.config_path, o.instance, stdout, stderr);
 	return app_run(&o);
 }

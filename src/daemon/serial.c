@@ -1,6 +1,8 @@
 /* serial.c — byte sources for the decoder: serial ports (libserialport, or open()+termios where it cannot
  * go: pseudo-terminals, see DESIGN.md "Known ground truth") and tcp:// relays.
- * The only file that includes <libserialport.h>. Must never block, sleep or poll: opening is retried
+ * The only file that includes <libserialport.h>; built without it (SMARTMETER_HAVE_LIBSERIALPORT unset,
+ * e.g. OpenWrt, which has no package for it) every tty is opened with open() + termios and --list-ports
+ * says it is unavailable. Must never block, sleep or poll: opening is retried
  * from a timerfd with backoff, reads happen when epoll says so, line idleness is a timerfd too.
  *
  * Automatic line settings (PROTOCOLS.md §8.3): candidates are tried for SERIAL_DWELL_MS each until one
@@ -11,7 +13,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <libserialport.h>
 #include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -27,6 +28,13 @@
 #include "log.h"
 #include "resolve.h"
 #include "serial.h"
+
+#ifdef SMARTMETER_HAVE_LIBSERIALPORT
+#include <libserialport.h>
+#else
+/* Stand-in so parity_of() keeps one signature; struct sp_port stays incomplete and port stays NULL. */
+enum sp_parity { SP_PARITY_NONE = 0, SP_PARITY_EVEN = 2 };
+#endif
 
 #define SERIAL_BACKOFF_MIN_MS 1000u
 #define SERIAL_BACKOFF_MAX_MS 30000u
@@ -171,6 +179,7 @@ static bool is_pty(const char *path)
 	return maj >= 136 && maj <= 143;
 }
 
+#ifdef SMARTMETER_HAVE_LIBSERIALPORT /* only its fds need it; open() gets the flags directly */
 static int set_nonblock_cloexec(int fd)
 {
 	int fl = fcntl(fd, F_GETFL);
@@ -178,6 +187,7 @@ static int set_nonblock_cloexec(int fd)
 		return -1;
 	return fcntl(fd, F_SETFD, FD_CLOEXEC);
 }
+#endif
 
 /* Raw mode, and on real ttys PARMRK marking of bytes with parity/framing errors (§8.3). */
 static int apply_termios(struct source *s, bool set_speed)
@@ -221,13 +231,14 @@ static const char *setting_text(const struct line_setting *ls, char *buf, size_t
 static int open_tty(struct source *s, char *why, size_t whysz, char *desc, size_t descsz)
 {
 	char real[PATH_MAX];
-	char st[32];
 	const char *path = realpath(s->device, real) ? real : s->device;
+
+	s->kind = is_pty(path) ? KIND_PTY : KIND_TTY_SP;
+#ifdef SMARTMETER_HAVE_LIBSERIALPORT
+	char st[32];
 	int bits, stop;
 	enum sp_parity par;
 	tcflag_t cflag;
-
-	s->kind = is_pty(path) ? KIND_PTY : KIND_TTY_SP;
 	if (s->kind == KIND_TTY_SP && sp_get_port_by_name(path, &s->port) == SP_OK) {
 		if (sp_open(s->port, s->writable ? SP_MODE_READ_WRITE : SP_MODE_READ) == SP_OK && sp_get_port_handle(s->port, &s->fd) == SP_OK) {
 			const struct line_setting *ls = &s->cand[s->cur];
@@ -266,6 +277,7 @@ static int open_tty(struct source *s, char *why, size_t whysz, char *desc, size_
 		s->fd = -1;
 		return -1;
 	}
+#endif
 	/* libserialport 0.1.1 refuses ptys and ports it cannot find in sysfs: plain open() + termios. */
 	if (s->kind != KIND_PTY)
 		s->kind = KIND_TTY_TERMIOS;
@@ -320,11 +332,15 @@ static void close_fd(struct source *s)
 {
 	loop_watch_remove(s->watch);
 	s->watch = NULL;
+#ifdef SMARTMETER_HAVE_LIBSERIALPORT
 	if (s->port) {
 		sp_close(s->port);
 		sp_free_port(s->port);
 		s->port = NULL;
-	} else if (s->fd >= 0) {
+		s->fd = -1;
+	}
+#endif
+	if (s->fd >= 0) {
 		close(s->fd);
 	}
 	s->fd = -1;
@@ -601,6 +617,7 @@ static void dwell_expired(void *ctx)
 	log_debug("serial: %s: trying %s", s->device, setting_text(&s->cand[s->cur], st, sizeof(st)));
 	if (s->cb.on_idle)
 		s->cb.on_idle(s->ctx); /* drop what was half-read at the old setting */
+#ifdef SMARTMETER_HAVE_LIBSERIALPORT
 	if (s->port) {
 		int bits, stop;
 		enum sp_parity par;
@@ -611,7 +628,9 @@ static void dwell_expired(void *ctx)
 		sp_set_parity(s->port, par);
 		sp_set_stopbits(s->port, stop);
 		apply_termios(s, false);
-	} else {
+	} else
+#endif
+	{
 		apply_termios(s, true);
 	}
 	s->parmrk.pending = 0;
@@ -809,6 +828,15 @@ const char *serial_diagnose(const struct line_stats *st, enum serial_format fmt,
 	       "-v)";
 }
 
+#ifndef SMARTMETER_HAVE_LIBSERIALPORT
+int serial_list_ports(FILE *out)
+{
+	(void)out;
+	fprintf(stderr, "smartmeterd: --list-ports is unavailable: built without libserialport "
+	                "(ls -l /dev/serial/by-id/ shows the USB serial numbers)\n");
+	return -1;
+}
+#else
 int serial_list_ports(FILE *out)
 {
 	struct sp_port **ports = NULL;
@@ -838,3 +866,4 @@ int serial_list_ports(FILE *out)
 	sp_free_port_list(ports);
 	return 0;
 }
+#endif

@@ -347,8 +347,9 @@ static void int_number(const uint8_t *p, size_t n, bool is_signed, struct sm_num
 
 /* DZG DVS-7412 firmware sends 1-0:16.7.0 as Integer16 although the value is unsigned (0x8b28 = 356.24 W
  * read as -299.12 W); its negative values always take 4 bytes. libsml (sml_list.c,
- * detect_buggy_dzg_dvs74) identifies the affected meters by server id 0A 01 "DZG" 00 + a big-endian
- * serial in 42000000-48999999 or 55000000-58999999; the same rule here, and nowhere else. */
+ * detect_buggy_dzg_dvs74) identifies the affected meters by their 1-0:96.1.0 server id 0A 01 "DZG" + a
+ * big-endian serial in 42000000-48999999 or 55000000-58999999 and re-reads a 16.7.0 Integer of at most
+ * 2 bytes as unsigned; the same rule here (from that entry or the messages' serverId), nowhere else. */
 static bool dzg_power_sign_bug(const uint8_t *id, size_t n)
 {
 	if (n != 10 || id[0] != 0x0A || id[1] != 0x01 || memcmp(id + 2, "DZG", 3) != 0 || id[5] != 0x00)
@@ -369,7 +370,7 @@ static void set_server_id(struct sml_ctx *x, const uint8_t *p, size_t n)
 /* valList entry: list of 7 = objName, status, valTime, unit, scaler, value, valueSignature. */
 static bool parse_entry(struct sml_ctx *x, struct sm_cursor *c)
 {
-	static const uint8_t net_power[6] = { 1, 0, 16, 7, 0, 255 };
+	static const uint8_t net_power[6] = { 1, 0, 16, 7, 0, 255 }, server_id_code[6] = { 1, 0, 96, 1, 0, 255 };
 	struct sml_tl tl;
 	const uint8_t *name;
 	size_t name_len;
@@ -420,6 +421,10 @@ static bool parse_entry(struct sml_ctx *x, struct sm_cursor *c)
 		r->value.type = SM_VALUE_OCTETS;
 		r->value.u.text.str = (const char *)sm_cursor_take(c, tl.len);
 		r->value.u.text.len = tl.len;
+		/* libsml reads the serial from this entry; the messages' serverId (set_server_id) is the same */
+		if (r->has_obis && memcmp(r->obis, server_id_code, 6) == 0 &&
+		    dzg_power_sign_bug((const uint8_t *)r->value.u.text.str, tl.len))
+			x->dzg_bug = true;
 		break;
 	case SML_BOOL:
 		r->value.type = SM_VALUE_BOOL;

@@ -47,7 +47,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(apdu, data, size);
 	apdu[0] = 0x0F;
 	struct sm_origin org = { SM_FRAMING_RAW, 0, size };
-	sm_cosem_notification(dec, apdu, size, &org, NULL);
+	char detail[160];
+	sm_cosem_notification(dec, apdu, size, &org, NULL, detail, sizeof(detail));
 	size_t len = 0;
 	if (sm_axdr_measure_notification(apdu, size, &len) == SM_SCAN_FRAME && len > size)
 		abort();

@@ -33,7 +33,7 @@ def main():
         for i in range(3, 9):
             pty.write(dsmr5(i))
         d.wait_log("meter id")  # (already there) the daemon keeps running meanwhile
-        wait_until(lambda: d.text().count("telegram: DSMR") >= 9, what="the daemon to decode telegrams 3..8")
+        wait_until(lambda: d.text().lower().count("telegram: dsmr") >= 9, what="the daemon to decode telegrams 3..8")
         env.broker.start()
         wait_until(lambda: seen(sub)[-6:] == [3, 4, 5, 6, 7, 8], timeout=60,
                    what=f"telegrams 3..8 after the broker returned (seen {seen(sub)})")

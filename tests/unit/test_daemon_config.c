@@ -53,6 +53,7 @@ static void defaults(void **state)
 	assert_true(cfg.discovery);
 	assert_string_equal(cfg.discovery_prefix, "homeassistant");
 	assert_int_equal(cfg.log_level, LOG_LVL_INFO);
+	assert_int_equal(cfg.log_target, LOG_TARGET_STDERR);
 	assert_int_equal(cfg.capture_max_bytes, 1024 * 1024);
 	assert_true(cfg.crc_check);
 	assert_false(cfg.has_key);
@@ -96,6 +97,7 @@ static void every_type(void **state)
 	                           "max_energy_jump_kwh = 50.5\n"
 	                           "[log]\n"
 	                           "level = debug\n"
+	                           "target = syslog\n"
 	                           "capture_file = /var/lib/x.hex\n"
 	                           "capture_max_bytes = 64k\r\n";
 	struct config cfg;
@@ -128,6 +130,7 @@ static void every_type(void **state)
 	assert_true(cfg.reactive_energy_class);
 	assert_true(cfg.max_energy_jump_kwh == 50.5);
 	assert_int_equal(cfg.log_level, LOG_LVL_DEBUG);
+	assert_int_equal(cfg.log_target, LOG_TARGET_SYSLOG);
 	assert_string_equal(cfg.capture_file, "/var/lib/x.hex");
 	assert_int_equal(cfg.capture_max_bytes, 65536);
 	config_free(&cfg);
@@ -171,7 +174,7 @@ static void unknown_keys(void **state)
 	(void)state;
 	assert_err("[mqtt]\nhots = x\n", "t.conf:2: unknown key 'hots' in [mqtt] (hint: did you mean 'host'?)");
 	assert_err("[serial]\nhost = x\n", "unknown key 'host' in [serial] (hint: 'host' belongs in [mqtt])");
-	assert_err("[log]\nzzzzzz = 1\n", "unknown key 'zzzzzz' in [log] (hint: [log] knows level capture_file capture_max_bytes)");
+	assert_err("[log]\nzzzzzz = 1\n", "unknown key 'zzzzzz' in [log] (hint: [log] knows level target capture_file capture_max_bytes)");
 	assert_err("[mqtt]\nhost = a\nhost = b\n", "t.conf:3: 'host' is set twice in [mqtt] (first on line 2)");
 }
 
@@ -194,6 +197,7 @@ static void bad_values(void **state)
 	assert_err("[serial]\nbaudrate = fast\n", "baudrate = 'fast' is not a baud rate (hint: use auto or a rate");
 	assert_err("[serial]\nformat = 9N9\n", "format = '9N9' is not a line format (hint: use auto, 8N1");
 	assert_err("[log]\nlevel = loud\n", "level = 'loud' is not a log level (hint: use error, warning");
+	assert_err("[log]\ntarget = file\n", "target = 'file' is not a log target (hint: use stderr or syslog)");
 	assert_err("[mqtt]\nprotocol = 3\n", "protocol = '3' is not an MQTT version (hint: use 3.1.1 or 5)");
 	assert_err("[mqtt]\nhost =\n", "t.conf:2: host must not be empty");
 	assert_err("[serial]\ndevice = \"\"\n", "device must not be empty");
@@ -290,6 +294,24 @@ static void load_file(void **state)
 	config_free(&cfg);
 }
 
+/* --instance (smartmeterd@NAME.service) replaces [mqtt] instance, and only with a slug. */
+static void instance_override(void **state)
+{
+	static const char text[] = "[mqtt]\ninstance = fromfile\n";
+	struct config cfg;
+	(void)state;
+	assert_int_equal(config_init(&cfg), 0);
+	assert_int_equal(config_parse_buffer(&cfg, "t.conf", text, strlen(text), &diag), 0);
+	assert_string_equal(cfg.instance, "fromfile");
+	assert_int_equal(config_set_instance(&cfg, "garage-1", &diag), 0);
+	assert_string_equal(cfg.instance, "garage-1");
+	assert_int_equal(config_set_instance(&cfg, "a/b", &diag), -1);
+	assert_non_null(strstr(diag.error, "--instance 'a/b' is not allowed"));
+	assert_string_equal(cfg.instance, "garage-1");
+	assert_int_equal(config_set_instance(&cfg, "", &diag), -1);
+	config_free(&cfg);
+}
+
 static void slugs_and_changes(void **state)
 {
 	char out[32];
@@ -356,7 +378,7 @@ int main(void)
 		cmocka_unit_test(tls_default_port),   cmocka_unit_test(syntax_errors),
 		cmocka_unit_test(unknown_keys),       cmocka_unit_test(bad_values),
 		cmocka_unit_test(keys_are_never_echoed), cmocka_unit_test(cross_key_rules),
-		cmocka_unit_test(load_file),          cmocka_unit_test(slugs_and_changes),
+		cmocka_unit_test(load_file),          cmocka_unit_test(slugs_and_changes), cmocka_unit_test(instance_override),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

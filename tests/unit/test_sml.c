@@ -438,6 +438,19 @@ static void dzg_power_sign_rule_by_serial(void **state)
 		assert_string_equal(capture_value_text(&c, 0, "1-0:32.7.0"), "-299.12");
 		capture_fini(&c);
 	}
+	/* the serial read from the 1-0:96.1.0 entry (as libsml does) when the messages' serverId says nothing */
+	static const uint8_t zeros[10] = { 0 };
+	static const uint8_t buggy[10] = { 0x0A, 0x01, 'D', 'Z', 'G', 0x00, 0x02, 0x82, 0x22, 0x5E };
+	uint8_t f[1024];
+	struct smlbuild b;
+	struct capture c;
+	begin(&b, zeros, sizeof(zeros), 2);
+	smlbuild_entry_octets(&b, ID9610, buggy, sizeof(buggy));
+	smlbuild_entry_int(&b, P1670, 27, -2, -29912, 2);
+	size_t n = finish(&b, f, sizeof(f), SMLBUILD_X25);
+	decode(&c, f, n, NULL);
+	assert_string_equal(capture_value_text(&c, 0, "1-0:16.7.0"), "356.24");
+	capture_fini(&c);
 }
 
 static void optional_parts_absent_and_unknown_messages(void **state)

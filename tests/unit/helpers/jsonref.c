@@ -25,6 +25,7 @@ static json_object *hex_string(const char *p, size_t n)
 		s[2 * i] = digits[(unsigned char)p[i] >> 4];
 		s[2 * i + 1] = digits[(unsigned char)p[i] & 15];
 	}
+	s[2 * n] = '\0'; /* also keeps s defined for n == 0 (s390x gcc 12 warns otherwise) */
 	json_object *o = json_object_new_string_len(s, (int)(n * 2));
 	if (s != buf)
 		free(s);
