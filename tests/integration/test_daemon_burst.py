@@ -8,7 +8,7 @@ import socket
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
-from smtest import Env, Daemon, Subscriber, config, dsmr5, check_exit_clean, wait_until  # noqa: E402
+from smtest import Env, Daemon, Subscriber, config, daemon_path, dsmr5, check_exit_clean, wait_until  # noqa: E402
 
 METER = "e0034001540777816"
 STATE = f"test/{METER}/state"
@@ -44,7 +44,10 @@ def main():
         after = private_dirty_kb(d.proc.pid)
         values = [json.loads(p)["energy_import_t1"] for p in sub.payloads(STATE)]
         assert values == sorted(values) and len(set(values)) == N, "states lost, repeated or out of order"
-        assert after - before < 4096, f"Private_Dirty grew {after - before} kB during the burst ({before} -> {after})"
+        with open(daemon_path(), "rb") as f:
+            sanitized = b"__asan_init" in f.read()  # ASan's quarantine and shadow memory are no measure
+        if not sanitized:
+            assert after - before < 4096, f"Private_Dirty grew {after - before} kB in the burst ({before} -> {after})"
         assert "dropping" not in d.text(), d.text()
         conn.close()
         srv.close()
