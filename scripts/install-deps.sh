@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # install-deps.sh — install the Debian 12 / Raspberry Pi OS packages smartmeterd needs to build,
-# test and run its demo. Installs only what is missing; needs root (or sudo) only then.
+# test and run its demo, plus any package named as an argument (bench/run: valgrind). Installs only what
+# is missing; needs root (or sudo) only then.
 set -euo pipefail
 
 PACKAGES=(
@@ -8,6 +9,7 @@ PACKAGES=(
   libmosquitto-dev libserialport-dev libjson-c-dev libgcrypt20-dev libcmocka-dev
   mosquitto mosquitto-clients python3 python3-paho-mqtt socat openssl
   libnss-wrapper  # test_daemon_resolve: names that resolve to a refusing address first
+  "$@"
 )
 
 missing=()
