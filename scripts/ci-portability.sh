@@ -149,7 +149,7 @@ if want 2; then
 fi
 
 if want 3; then
-  step_start "musl-gcc compile of every source (library, tools, daemon, tests, benchmarks, fuzzers)"
+  step_start "musl-gcc compile of every source (library, JSON writer, tools, daemon, tests, benchmarks, fuzzers)"
   apt_install musl-tools
   # musl's libc headers first; the libraries' headers (json-c, libgcrypt, libmosquitto, libserialport)
   # come from the system after them. Any other glibc header a file pulls in is an error: every libc
@@ -171,18 +171,19 @@ if want 3; then
     n=$((n + 1))
   }
   for f in src/lib/*.c; do musl_cc "src/lib" "$f"; done
-  for f in src/tools/*.c; do musl_cc "src/tools" "$f"; done
-  for f in src/daemon/*.c; do musl_cc "src/daemon src/tools" "$f"; done # serial.c without libserialport, as OpenWrt
-  musl_cc "src/daemon src/tools" src/daemon/serial.c -DSMARTMETER_HAVE_LIBSERIALPORT=1
-  helpers="tests/unit/helpers src/lib src/tools"
+  for f in src/json/*.c; do musl_cc "src/json" "$f"; done
+  for f in src/tools/*.c; do musl_cc "src/json" "$f"; done
+  for f in src/daemon/*.c; do musl_cc "src/daemon src/json" "$f"; done # serial.c without libserialport, as OpenWrt
+  musl_cc "src/daemon src/json" src/daemon/serial.c -DSMARTMETER_HAVE_LIBSERIALPORT=1
+  helpers="tests/unit/helpers src/lib src/json"
   for f in tests/unit/helpers/*.c tests/unit/test_*.c; do
     case "$f" in
       */test_daemon_*) musl_cc "$helpers src/daemon" "$f" ;;
       *) musl_cc "$helpers" "$f" ;;
     esac
   done
-  for f in bench/*.c; do musl_cc "src/lib tests/unit src/daemon src/tools" "$f"; done
-  for f in tests/fuzz/*.c; do musl_cc "src/lib src/daemon src/tools tests/unit tests/unit/helpers" "$f"; done # daemon/tool harnesses, seed generator
+  for f in bench/*.c; do musl_cc "src/lib tests/unit src/daemon src/json" "$f"; done
+  for f in tests/fuzz/*.c; do musl_cc "src/lib src/json src/daemon src/tools tests/unit tests/unit/helpers" "$f"; done # daemon/tool harnesses, seed generator
   echo "musl-gcc: $n compilations clean (library, tools, daemon with and without libserialport, tests, benchmarks, fuzzers)"
   step_end
 fi

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # install-deps.sh — install the Debian 12 / Raspberry Pi OS packages smartmeterd needs to build,
-# test and run its demo. Installs only what is missing; needs root (or sudo) only then.
+# test and run its demo, plus any package named as an argument (bench/run: valgrind). Installs only what
+# is missing; needs root (or sudo) only then.
 set -euo pipefail
 
 PACKAGES=(
@@ -9,6 +10,7 @@ PACKAGES=(
   mosquitto mosquitto-clients python3 python3-paho-mqtt socat openssl
   libnss-wrapper  # test_daemon_resolve: names that resolve to a refusing address first
   clang libclang-rt-14-dev xxd  # scripts/fuzz.sh
+  "$@"
 )
 
 missing=()

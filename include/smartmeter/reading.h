@@ -140,6 +140,10 @@ bool sm_obis_parse(const char *s, size_t len, uint8_t ret_obis[6]);
 size_t sm_number_format(const struct sm_number *n, char *out, size_t outsz);
 #define SM_NUMBER_STRLEN 48
 
+/* Decimal digits of v ("%llu" without printf). Needs 21 bytes. */
+size_t sm_u64_format(uint64_t v, char *out, size_t outsz);
+#define SM_U64_STRLEN 21
+
 /* Nearest double, for consumers that need arithmetic (rates, HA state). */
 double sm_number_to_double(const struct sm_number *n);
 

@@ -259,6 +259,13 @@ static void mqtt_down(void *ctx)
 	notify_send("STATUS=waiting for the MQTT broker");
 }
 
+/* The broker is slower than the input (a replay burst): read no more until it caught up. */
+static void mqtt_backlog(void *ctx, bool backlogged)
+{
+	struct app *app = ctx;
+	source_pause(app->src, backlogged);
+}
+
 /* Home Assistant's birth/will on <discovery_prefix>/status, retained configs for the clean-up. */
 static void mqtt_message(void *ctx, const char *topic, const void *payload, size_t len, bool retained)
 {
@@ -270,7 +277,7 @@ static void mqtt_message(void *ctx, const char *topic, const void *payload, size
 static struct mqtt *new_mqtt(struct app *app, const struct config *cfg)
 {
 	static const struct mqtt_callbacks cb = { .on_connect = mqtt_up, .on_disconnect = mqtt_down,
-		                                  .on_message = mqtt_message };
+		                                  .on_message = mqtt_message, .on_backlog = mqtt_backlog };
 	char instance[64], client_id[128], status[256];
 	config_instance(cfg, instance, sizeof(instance));
 	if (cfg->client_id)
@@ -403,6 +410,7 @@ static void reload(struct app *app)
 	if (mqtt) {
 		mqtt_close(app->mqtt, "configuration reloaded: reconnecting with the new [mqtt] settings");
 		app->mqtt = nm;
+		source_pause(app->src, false); /* the old client's backlog is gone with it */
 	}
 	config_free(&app->cfg);
 	app->cfg = nc;

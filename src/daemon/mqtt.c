@@ -1,7 +1,8 @@
 /* mqtt.c — libmosquitto driven from our epoll loop (mosquitto_socket, loop_read/write/misc, want_write).
  * The only file that includes <mosquitto.h>. No thread, no blocking socket call, no sleep: the
  * connection attempt is asynchronous, reconnects wait on a timerfd with backoff, keepalive pings run
- * from a 1 s timer while connected. Must never log the password. */
+ * from a timer at about half the keepalive while connected (an idle daemon wakes every 28.5 s by default,
+ * not every second). Must never log the password. */
 #include <errno.h>
 #include <netdb.h>
 #include <mosquitto.h>
@@ -15,8 +16,12 @@
 
 #define MQTT_BACKOFF_MIN_MS 1000u
 #define MQTT_BACKOFF_MAX_MS 30000u
-/* libmosquitto wants loop_misc "about once a second" for keepalive and retries. */
-#define MQTT_MISC_INTERVAL_MS 1000u
+/* loop_misc only checks the keepalive in libmosquitto 2.0: PINGREQ once keepalive seconds passed without
+ * traffic either way (whole seconds), the connection closed when a PINGREQ got no answer by the next
+ * check. Checking every keepalive / 2 - 1.5 s sends the ping at most keepalive / 2 - 0.5 s late, inside
+ * the broker's limit of 1.5 x keepalive (keepalive 60: every 28.5 s; the minimum keepalive 5: every 1 s). */
+#define MQTT_MISC_MARGIN_MS 1500u
+#define MQTT_MISC_MIN_MS 1000u
 /* A connection the broker ends this soon after accepting it, twice in a row, was most likely taken over
  * by another client with the same client id (MQTT 3.1.1 §3.1.4: the broker disconnects the older one). */
 #define MQTT_CLASH_MS 3000u
@@ -46,6 +51,8 @@ struct mqtt {
 	void (*done)(void *ctx);
 	void *done_ctx;
 	unsigned pending;
+	unsigned backlog;     /* handed over on this connection, not yet written (QoS 0) or acknowledged */
+	bool backlogged;      /* on_backlog(true) was the last call */
 	char *host;
 	bool tls;             /* the certificate names the host: libmosquitto must be given the name, not an address */
 	struct resolver *lookup;
@@ -85,6 +92,17 @@ static void finish_shutdown(struct mqtt *m)
 		m->done(m->done_ctx);
 }
 
+static void set_backlog(struct mqtt *m, unsigned n)
+{
+	m->backlog = n;
+	bool want = m->connected && (m->backlogged ? n > MQTT_BACKLOG_LOW : n > MQTT_BACKLOG_HIGH);
+	if (want == m->backlogged)
+		return;
+	m->backlogged = want;
+	if (m->cb.on_backlog)
+		m->cb.on_backlog(m->ctx, want);
+}
+
 static void on_lost(struct mqtt *m, int rc)
 {
 	bool was_connected = m->connected;
@@ -98,6 +116,7 @@ static void on_lost(struct mqtt *m, int rc)
 	m->connecting = false;
 	drop_watch(m);
 	loop_timer_disarm(m->misc_timer);
+	set_backlog(m, 0); /* while away the publisher keeps what arrives: input must flow */
 	if (m->shutting_down) {
 		finish_shutdown(m);
 		return;
@@ -156,6 +175,7 @@ static void cb_connect(struct mosquitto *mosq, void *obj, int rc)
 	}
 	m->connected = true;
 	m->connecting = false;
+	m->backlog = 0;
 	loop_timer_disarm(m->attempt_timer);
 	m->last_connack = 0;
 	m->connected_ms = loop_now_ms();
@@ -169,7 +189,9 @@ static void cb_connect(struct mosquitto *mosq, void *obj, int rc)
 	}
 	m->trouble_logged = false;
 	m->ever_connected = true;
-	loop_timer_arm(m->misc_timer, MQTT_MISC_INTERVAL_MS, MQTT_MISC_INTERVAL_MS);
+	uint64_t misc_ms = (uint64_t)m->keepalive * 500u;
+	misc_ms = misc_ms > MQTT_MISC_MIN_MS + MQTT_MISC_MARGIN_MS ? misc_ms - MQTT_MISC_MARGIN_MS : MQTT_MISC_MIN_MS;
+	loop_timer_arm(m->misc_timer, misc_ms, misc_ms);
 	if (m->cb.on_connect)
 		m->cb.on_connect(m->ctx);
 	update_events(m);
@@ -182,6 +204,8 @@ static void cb_publish(struct mosquitto *mosq, void *obj, int mid)
 	(void)mid;
 	if (m->pending > 0)
 		m->pending--;
+	if (m->backlog > 0)
+		set_backlog(m, m->backlog - 1);
 	if (m->shutting_down && m->pending == 0 && m->connected)
 		mosquitto_disconnect(m->mosq);
 }
@@ -488,6 +512,7 @@ int mqtt_publish(struct mqtt *m, const char *topic, const void *payload, size_t 
 		return -1;
 	}
 	m->pending++;
+	set_backlog(m, m->backlog + 1);
 	update_events(m);
 	return 0;
 }

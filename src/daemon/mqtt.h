@@ -21,7 +21,15 @@ struct mqtt_callbacks {
 	void (*on_disconnect)(void *ctx); /* connection lost or refused; reconnect is already scheduled */
 	/* may be NULL; retained = delivered because we just subscribed (the broker's stored copy) */
 	void (*on_message)(void *ctx, const char *topic, const void *payload, size_t len, bool retained);
+	/* may be NULL: true when more than MQTT_BACKLOG_HIGH messages of this connection wait to be written or
+	 * acknowledged (the broker is slower than the input), false again at MQTT_BACKLOG_LOW or when the
+	 * connection ends. The caller stops reading input meanwhile, so a burst (a replay through a TCP relay)
+	 * waits in the kernel instead of piling up in libmosquitto's queue: memory stays bounded. */
+	void (*on_backlog)(void *ctx, bool backlogged);
 };
+
+#define MQTT_BACKLOG_HIGH 64u
+#define MQTT_BACKLOG_LOW 16u
 
 /* The will (retained will_payload on will_topic, QoS 1) is sent by the broker if we vanish.
  * instance only names the setting in the hint logged when the broker keeps closing the connection right

@@ -1,5 +1,5 @@
 /* publish.c — the topics, availability, publish_interval and offline queue described in publish.h.
- * Builds JSON with json-c (jsonout.c for .../obis, state.c for .../state). Must never drop a message
+ * Writes .../obis and .../state with the streaming writer (src/json) into buffers reused per telegram. Must never drop a message
  * without counting and logging it, and never delay the first reading after start or after a pause. */
 #include <errno.h>
 #include <stdio.h>
@@ -10,7 +10,7 @@
 #include "discovery.h"
 #include "ha.h"
 #include "identity.h"
-#include "jsonout.h"
+#include "telegram_json.h"
 #include "log.h"
 #include "publish.h"
 #include "smartmeter/decoder.h"
@@ -56,6 +56,7 @@ struct publisher {
 	uint64_t last_telegram_ms;
 	uint64_t interval_est_ms;
 	struct loop_timer *silence_timer;
+	struct jw obis_out; /* the .../obis text, one buffer reused for every telegram */
 
 	uint64_t last_pub_ms;
 	bool published_once;
@@ -83,8 +84,8 @@ struct publisher {
 	bool store_failed;            /* one warning when state_dir cannot be written */
 	uint64_t wait_since_ms;       /* first telegram without a known meter id, 0 = not waiting */
 	bool standin;                 /* publishing under PUBLISH_FALLBACK_METER_ID */
-	char *last_state;             /* the last state payload, for HA's birth */
-	size_t last_state_len;
+	struct jw state_out;          /* the last state payload (also for HA's birth), buffer reused */
+	size_t last_state_len;        /* 0 = none */
 	struct discovery_health health;
 	char line_settings[48];
 	char *clear[PUBLISH_MAX_CLEAR];
@@ -331,9 +332,9 @@ static void ha_birth(void *ctx, enum ha_birth_phase phase)
 		publish_availability(p);
 		break;
 	case HA_BIRTH_STATE:
-		if (p->last_state && p->have_meter) {
+		if (p->last_state_len && p->have_meter) {
 			meter_topic(p, "state", topic);
-			sink_send(p, topic, p->last_state, p->last_state_len, p->qos, p->retain);
+			sink_send(p, topic, jw_text(&p->state_out, NULL), p->last_state_len, p->qos, p->retain);
 		}
 		break;
 	}
@@ -370,7 +371,8 @@ void publisher_free(struct publisher *p)
 	ha_free(p->ha);
 	state_list_free(&p->list);
 	state_cache_free(p->cache);
-	free(p->last_state);
+	jw_free(&p->state_out);
+	jw_free(&p->obis_out);
 	for (size_t i = 0; i < p->ring_len; i++)
 		qmsg_clear(&p->ring[(p->ring_head + i) % p->ring_cap]);
 	free(p->ring);
@@ -556,25 +558,20 @@ void publisher_telegram(struct publisher *p, const struct sm_telegram *t)
 	if (state_cache_size(p->cache) != p->saved_keys)
 		store_identity(p);
 
-	json_object *obis = sm_json_telegram(t);
-	json_object *state = state_cache_json(p->cache, now);
-	if (!obis || !state) {
+	/* Both texts go into buffers kept from the last telegram: no allocation once they have grown. */
+	jw_reset(&p->obis_out);
+	jw_reset(&p->state_out);
+	bool ok = sm_json_telegram(&p->obis_out, t);
+	ok = state_cache_write(&p->state_out, p->cache, now) && ok;
+	p->last_state_len = 0;
+	if (!ok) {
 		log_err("out of memory building the JSON for a telegram");
-		json_object_put(obis);
-		json_object_put(state);
 		return;
 	}
 	size_t olen, slen;
-	const int flags = JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE;
-	const char *otext = json_object_to_json_string_length(obis, flags, &olen);
-	const char *stext = json_object_to_json_string_length(state, flags, &slen);
-	char *copy = malloc(slen + 1);
-	if (copy) {
-		memcpy(copy, stext, slen + 1);
-		free(p->last_state);
-		p->last_state = copy;
-		p->last_state_len = slen;
-	}
+	const char *otext = jw_text(&p->obis_out, &olen);
+	const char *stext = jw_text(&p->state_out, &slen);
+	p->last_state_len = slen;
 
 	uint64_t every = (uint64_t)p->publish_interval * 1000u;
 	if (every == 0 || !p->published_once || now - p->last_pub_ms >= every) {
@@ -588,8 +585,6 @@ void publisher_telegram(struct publisher *p, const struct sm_telegram *t)
 		if (!loop_timer_armed(p->interval_timer))
 			loop_timer_arm(p->interval_timer, p->last_pub_ms + every - now, 0);
 	}
-	json_object_put(obis);
-	json_object_put(state);
 }
 
 static void flush_kept(struct publisher *p)

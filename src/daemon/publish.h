@@ -2,7 +2,7 @@
  *
  *   <prefix>/<instance>/status        retained online/offline (offline = Last Will + clean shutdown)
  *   <prefix>/<meter_id>/availability  retained online while telegrams arrive, offline when silent/shut down
- *   <prefix>/<meter_id>/obis          the smartmeter-decode JSON object (jsonout.h), one per telegram
+ *   <prefix>/<meter_id>/obis          the smartmeter-decode JSON document (src/json/telegram_json.h), one per telegram
  *   <prefix>/<meter_id>/state         friendly keys (state.h)
  *
  * While the broker is away nothing is silently lost: with qos >= 1 up to queue_size obis/state

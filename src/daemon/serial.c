@@ -90,6 +90,7 @@ struct source {
 	struct sp_port *port;
 	struct loop_watch *watch;
 	bool tcp_connecting;
+	bool paused;             /* source_pause: no EPOLLIN */
 	bool up;
 	bool got_data;           /* since the last open: resets the backoff */
 	bool use_parmrk;
@@ -459,7 +460,7 @@ static void reopen(void *ctx)
 		lost(s, why);
 		return;
 	}
-	s->watch = loop_watch_add(s->loop, s->fd, s->tcp_connecting ? EPOLLOUT : EPOLLIN, io_ready, s);
+	s->watch = loop_watch_add(s->loop, s->fd, s->tcp_connecting ? EPOLLOUT : s->paused ? 0 : EPOLLIN, io_ready, s);
 	if (!s->watch) {
 		lost(s, strerror(errno));
 		return;
@@ -493,7 +494,7 @@ static void io_ready(void *ctx, uint32_t events)
 			return;
 		}
 		s->tcp_connecting = false;
-		loop_watch_modify(s->watch, EPOLLIN);
+		loop_watch_modify(s->watch, s->paused ? 0 : EPOLLIN);
 		went_up(s, s->device);
 		return;
 	}
@@ -521,12 +522,27 @@ static void io_ready(void *ctx, uint32_t events)
 			s->cb.on_data(s->ctx, buf, len);
 		if (!s->watch) /* a callback closed us */
 			return;
+		if (s->paused)
+			break; /* the callback asked for a pause: the rest waits in the kernel */
 		loop_timer_arm(s->idle_timer, SERIAL_IDLE_GAP_MS, 0);
 		if ((size_t)n < sizeof(buf))
 			break;
 	}
 	if (events & (EPOLLHUP | EPOLLERR))
 		lost(s, "hang-up");
+}
+
+void source_pause(struct source *s, bool pause)
+{
+	if (!s || s->paused == pause)
+		return;
+	s->paused = pause;
+	if (s->watch && !s->tcp_connecting)
+		loop_watch_modify(s->watch, pause ? 0 : EPOLLIN);
+	if (pause)
+		loop_timer_disarm(s->idle_timer); /* a pause is not the end of a burst */
+	else if (s->watch && !s->tcp_connecting)
+		loop_timer_arm(s->idle_timer, SERIAL_IDLE_GAP_MS, 0);
 }
 
 static void idle(void *ctx)

@@ -38,6 +38,10 @@ void source_frame_ok(struct source *src, bool seven_bit);
 int source_write(struct source *src, const uint8_t *buf, size_t len);
 void source_frame_bad(struct source *src);
 
+/* Stop (true) or resume reading input: the MQTT connection is backlogged. A TCP relay then waits in
+ * the kernel; a tty keeps its kernel buffer. The quiet-line timer does not run while paused. */
+void source_pause(struct source *src, bool pause);
+
 /* The line settings frames arrive with, in words for the health entity: "115200 8N1", "9600 7E1 (read as
  * 8N1)", "pseudo-terminal", "tcp://host:port". */
 const char *source_settings(const struct source *src, char *buf, size_t n);

@@ -117,8 +117,7 @@ const char *state_published_unit(const struct sm_obis_info *info, const struct s
 static void number_value(struct sm_number n, double mult, struct state_value *out)
 {
 	if (mult != 1.0) {
-		double ip;
-		if (modf(mult, &ip) == 0.0 && mult > 0 && mult <= 1e6 && n.mag <= UINT64_MAX / (uint64_t)mult) {
+		if (mult > 0 && mult <= 1e6 && mult == (double)(uint64_t)mult && n.mag <= UINT64_MAX / (uint64_t)mult) {
 			n.mag *= (uint64_t)mult;
 		} else {
 			out->type = STATE_REAL;
@@ -130,18 +129,42 @@ static void number_value(struct sm_number n, double mult, struct state_value *ou
 	out->num = n;
 }
 
-struct state_item *state_list_find(const struct state_list *l, const char *key)
+/* FNV-1a: the list and the cache are searched ~100 times per telegram; comparing a hash first makes
+ * each miss one integer compare instead of a strcmp. */
+uint32_t state_key_hash(const char *key)
+{
+	uint32_t h = 2166136261u;
+	for (; *key; key++)
+		h = (h ^ (unsigned char)*key) * 16777619u;
+	return h;
+}
+
+/* snprintf("%s") without printf: it ran ~40 times per telegram. Truncates like snprintf. */
+static void copy_text(char *dst, size_t dstsz, const char *src)
+{
+	size_t n = strnlen(src, dstsz - 1);
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+static struct state_item *list_find(const struct state_list *l, const char *key, uint32_t h)
 {
 	for (size_t i = 0; i < l->n; i++)
-		if (!strcmp(l->v[i].key, key))
+		if (l->v[i].hash == h && !strcmp(l->v[i].key, key))
 			return &l->v[i];
 	return NULL;
+}
+
+struct state_item *state_list_find(const struct state_list *l, const char *key)
+{
+	return list_find(l, key, state_key_hash(key));
 }
 
 /* The slot for key: the existing one (a repeated code keeps its last value) or a new one. */
 static struct state_item *slot(struct state_list *l, const char *key)
 {
-	struct state_item *it = state_list_find(l, key);
+	uint32_t h = state_key_hash(key);
+	struct state_item *it = list_find(l, key, h);
 	if (it)
 		return it;
 	if (l->n == l->cap) {
@@ -153,7 +176,8 @@ static struct state_item *slot(struct state_list *l, const char *key)
 		l->cap = cap;
 	}
 	it = &l->v[l->n++];
-	snprintf(it->key, sizeof(it->key), "%s", key);
+	copy_text(it->key, sizeof(it->key), key);
+	it->hash = h;
 	return it;
 }
 
@@ -172,7 +196,7 @@ int state_list_set(struct state_list *l, const char *key, const struct state_val
 static int set_text(struct state_list *l, const char *key, const char *text)
 {
 	struct state_value v = { .type = STATE_TEXT };
-	snprintf(v.text, sizeof(v.text), "%s", text);
+	copy_text(v.text, sizeof(v.text), text);
 	return state_list_set(l, key, &v, NULL);
 }
 
@@ -194,10 +218,13 @@ int state_list_build(struct state_list *l, const struct sm_telegram *t, const st
 	l->n = 0;
 	for (size_t i = 0; i < t->nreadings; i++) {
 		const struct sm_reading *r = &t->readings[i];
-		const char *key = state_key(r, keybuf, sizeof(keybuf));
+		if (!r->has_obis)
+			continue;
+		/* One registry lookup per reading: a known code's key is its entry's. */
+		const struct sm_obis_info *info = sm_obis_lookup(r->obis);
+		const char *key = info ? info->key : state_key(r, keybuf, sizeof(keybuf));
 		if (!key)
 			continue;
-		const struct sm_obis_info *info = sm_obis_lookup(r->obis);
 		struct state_item *it = slot(l, key);
 		if (!it)
 			return -1;
@@ -240,31 +267,60 @@ void state_list_free(struct state_list *l)
 	l->n = l->cap = 0;
 }
 
-static json_object *value_json(const struct state_value *v)
+static void value_write(struct jw *w, const struct state_value *v)
 {
 	char text[SM_NUMBER_STRLEN];
+	size_t n;
 	switch (v->type) {
 	case STATE_NULL:
-		return NULL;
-	case STATE_NUMBER:
-		if (!sm_number_format(&v->num, text, sizeof(text)))
-			return NULL;
-		return json_object_new_double_s(sm_number_to_double(&v->num), text);
-	case STATE_REAL:
-		snprintf(text, sizeof(text), "%.10g", v->real);
-		return json_object_new_double_s(v->real, text);
-	case STATE_TEXT:
-		return json_object_new_string(v->text);
+		break;
+	case STATE_NUMBER: {
+		char *o = jw_value_space(w, SM_NUMBER_STRLEN);
+		if (!o)
+			return;
+		if (!(n = sm_number_format(&v->num, o, SM_NUMBER_STRLEN))) {
+			memcpy(o, "null", 4);
+			n = 4;
+		}
+		jw_value_commit(w, n);
+		return;
 	}
-	return NULL;
+	case STATE_REAL:
+		if (!isfinite(v->real))
+			break; /* JSON has no inf/nan */
+		n = (size_t)snprintf(text, sizeof(text), "%.10g", v->real);
+		jw_raw(w, text, n);
+		return;
+	case STATE_TEXT:
+		jw_string_c(w, v->text);
+		return;
+	}
+	jw_null(w);
+}
+
+bool state_list_write(struct jw *w, const struct state_item *v, size_t n)
+{
+	jw_object_begin(w);
+	for (size_t i = 0; i < n; i++) {
+		jw_key_c(w, v[i].key);
+		value_write(w, &v[i].v);
+	}
+	jw_object_end(w);
+	return jw_ok(w);
+}
+
+static json_object *parse_written(struct jw *w, bool ok)
+{
+	json_object *o = ok ? json_tokener_parse(jw_text(w, NULL)) : NULL;
+	jw_free(w);
+	return o;
 }
 
 json_object *state_list_json(const struct state_item *v, size_t n)
 {
-	json_object *o = json_object_new_object();
-	for (size_t i = 0; o && i < n; i++)
-		json_object_object_add(o, v[i].key, value_json(&v[i].v));
-	return o;
+	struct jw w;
+	jw_init(&w);
+	return parse_written(&w, state_list_write(&w, v, n));
 }
 
 json_object *state_build(const struct sm_telegram *t, const struct state_multipliers *m)
@@ -316,10 +372,10 @@ const char *state_cache_key(const struct state_cache *c, size_t i)
 	return c->v[i].item.key;
 }
 
-static struct cached_key *cache_slot(struct state_cache *c, const char *key)
+static struct cached_key *cache_slot(struct state_cache *c, const char *key, uint32_t h)
 {
 	for (size_t i = 0; i < c->n; i++)
-		if (!strcmp(c->v[i].item.key, key))
+		if (c->v[i].item.hash == h && !strcmp(c->v[i].item.key, key))
 			return &c->v[i];
 	if (c->n >= STATE_CACHE_MAX_KEYS)
 		return NULL;
@@ -333,7 +389,8 @@ static struct cached_key *cache_slot(struct state_cache *c, const char *key)
 	}
 	struct cached_key *k = &c->v[c->n++];
 	memset(k, 0, sizeof(*k));
-	snprintf(k->item.key, sizeof(k->item.key), "%s", key);
+	copy_text(k->item.key, sizeof(k->item.key), key);
+	k->item.hash = h;
 	return k;
 }
 
@@ -341,7 +398,7 @@ int state_cache_update(struct state_cache *c, const struct state_list *l, uint64
 {
 	int rc = 0;
 	for (size_t i = 0; i < l->n; i++) {
-		struct cached_key *k = cache_slot(c, l->v[i].key);
+		struct cached_key *k = cache_slot(c, l->v[i].key, l->v[i].hash);
 		if (!k) {
 			rc = -1;
 			continue;
@@ -357,17 +414,29 @@ int state_cache_update(struct state_cache *c, const struct state_list *l, uint64
 
 int state_cache_want(struct state_cache *c, const char *key)
 {
-	return cache_slot(c, key) ? 0 : -1;
+	return cache_slot(c, key, state_key_hash(key)) ? 0 : -1;
+}
+
+bool state_cache_write(struct jw *w, const struct state_cache *c, uint64_t now_ms)
+{
+	jw_object_begin(w);
+	for (size_t i = 0; i < c->n; i++) {
+		const struct cached_key *k = &c->v[i];
+		bool expired = !k->last_ms ||
+		               (k->period_ms && now_ms > k->last_ms && now_ms - k->last_ms > STATE_EXPIRE_PERIODS * k->period_ms);
+		jw_key_c(w, k->item.key);
+		if (expired)
+			jw_null(w);
+		else
+			value_write(w, &k->item.v);
+	}
+	jw_object_end(w);
+	return jw_ok(w);
 }
 
 json_object *state_cache_json(const struct state_cache *c, uint64_t now_ms)
 {
-	json_object *o = json_object_new_object();
-	for (size_t i = 0; o && i < c->n; i++) {
-		const struct cached_key *k = &c->v[i];
-		bool expired = !k->last_ms ||
-		               (k->period_ms && now_ms > k->last_ms && now_ms - k->last_ms > STATE_EXPIRE_PERIODS * k->period_ms);
-		json_object_object_add(o, k->item.key, expired ? NULL : value_json(&k->item.v));
-	}
-	return o;
+	struct jw w;
+	jw_init(&w);
+	return parse_written(&w, state_cache_write(&w, c, now_ms));
 }

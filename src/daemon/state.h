@@ -3,7 +3,8 @@
  * "voltage_l1"; unknown codes as "obis_1_0_99_1_0") and values converted to the registry's units
  * (sm_obis_state_value: kWh, W, V, A, m³ ...), then CT/VT multipliers applied. Each telegram becomes
  * one list of (key, value, unit) items that the state object, the energy guard and Home Assistant
- * discovery all read, so a value_template, its unit and the value cannot disagree.
+ * discovery all read, so a value_template, its unit and the value cannot disagree. The JSON text is
+ * written with the streaming writer into the caller's reused buffer (json-c only parses it, in tests).
  * Must not invent names or units of its own. */
 #ifndef SMARTMETERD_STATE_H
 #define SMARTMETERD_STATE_H
@@ -12,6 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "json_writer.h"
 #include "smartmeter/obis.h"
 #include "smartmeter/reading.h"
 
@@ -63,6 +65,7 @@ struct state_value {
 
 struct state_item {
 	char key[STATE_KEY_LEN];
+	uint32_t hash;                    /* of key (state_key_hash): lookups compare it before the text */
 	struct state_value v;
 	const char *unit;                 /* as published (static storage), NULL = none */
 	const struct sm_obis_info *info;  /* registry entry, NULL for unknown codes and derived keys */
@@ -82,7 +85,10 @@ int state_list_build(struct state_list *l, const struct sm_telegram *t, const st
 int state_list_set(struct state_list *l, const char *key, const struct state_value *v, const char *unit);
 struct state_item *state_list_find(const struct state_list *l, const char *key);
 void state_list_free(struct state_list *l);
-/* The items as one flat JSON object; caller owns it. NULL on ENOMEM. */
+uint32_t state_key_hash(const char *key);
+/* The items as one flat JSON object appended to w (json_writer.h). False on ENOMEM. */
+bool state_list_write(struct jw *w, const struct state_item *v, size_t n);
+/* The same parsed by json-c, for tests and tools; caller owns it. NULL on ENOMEM. */
 json_object *state_list_json(const struct state_item *v, size_t n);
 
 /* The values a tariff (registry kind SM_OBIS_KIND_TARIFF) is published as, NULL-terminated: Home
@@ -109,7 +115,9 @@ int state_cache_update(struct state_cache *c, const struct state_list *l, uint64
 int state_cache_want(struct state_cache *c, const char *key);
 size_t state_cache_size(const struct state_cache *c);
 const char *state_cache_key(const struct state_cache *c, size_t i); /* i < state_cache_size() */
-/* The whole state at now_ms; caller owns it. NULL on ENOMEM. */
+/* The whole state at now_ms appended to w. False on ENOMEM. */
+bool state_cache_write(struct jw *w, const struct state_cache *c, uint64_t now_ms);
+/* The same parsed by json-c; caller owns it. NULL on ENOMEM. */
 json_object *state_cache_json(const struct state_cache *c, uint64_t now_ms);
 
 #endif

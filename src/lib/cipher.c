@@ -118,22 +118,30 @@ enum sm_err sm_cipher_new(struct sm_cipher **ret)
 {
 	if (!ret)
 		return SM_E_INVAL;
-	if (!gcrypt_init())
-		return SM_E_CRYPTO;
 	struct sm_cipher *c = calloc(1, sizeof(*c));
 	if (!c)
 		return SM_E_NOMEM;
+	*ret = c;
+	return SM_OK;
+}
+
+/* libgcrypt is set up with the first key, not with the decoder: a meter without encryption never runs
+ * it (its initialisation alone made ~600 kB of the library resident) nor gets a secure-memory pool. */
+static enum sm_err ensure_gcrypt(struct sm_cipher *c)
+{
+	if (c->hd)
+		return SM_OK;
+	if (!gcrypt_init())
+		return SM_E_CRYPTO;
 	c->keys = gcry_calloc_secure(1, sizeof(*c->keys));
-	if (!c->keys) {
-		free(c);
+	if (!c->keys)
 		return SM_E_NOMEM;
-	}
 	if (gcry_cipher_open(&c->hd, GCRY_CIPHER_AES128, GCRY_CIPHER_MODE_GCM, GCRY_CIPHER_SECURE) != 0) {
 		gcry_free(c->keys);
-		free(c);
+		c->keys = NULL;
+		c->hd = NULL;
 		return SM_E_CRYPTO;
 	}
-	*ret = c;
 	return SM_OK;
 }
 
@@ -141,9 +149,12 @@ void sm_cipher_free(struct sm_cipher *c)
 {
 	if (!c)
 		return;
-	gcry_cipher_close(c->hd); /* libgcrypt wipes the context */
-	wipe(c->keys, sizeof(*c->keys));
-	gcry_free(c->keys);
+	if (c->hd)
+		gcry_cipher_close(c->hd); /* libgcrypt wipes the context */
+	if (c->keys) {
+		wipe(c->keys, sizeof(*c->keys));
+		gcry_free(c->keys);
+	}
 	wipe(c, sizeof(*c));
 	free(c);
 }
@@ -152,6 +163,11 @@ enum sm_err sm_cipher_set_keys(struct sm_cipher *c, const uint8_t *ek, const uin
 {
 	if (!c)
 		return SM_E_INVAL;
+	if (!ek && !ak && !c->hd)
+		return SM_OK; /* no key now, none before */
+	enum sm_err err = ensure_gcrypt(c);
+	if (err != SM_OK)
+		return err;
 	bool changed = (ek != NULL) != c->has_ek || (ak != NULL) != c->has_ak ||
 	               (ek && memcmp(ek, c->keys->ek, SM_KEY_LEN) != 0) ||
 	               (ak && memcmp(ak, c->keys->aad + 1, SM_KEY_LEN) != 0);
@@ -180,14 +196,17 @@ void sm_cipher_set_replay_policy(struct sm_cipher *c, bool publish_replayed)
 		c->publish_replayed = publish_replayed;
 }
 
-/* "4B464D1020029802 "KFM"": hex, plus the manufacturer's FLAG id when the title starts with one. */
-static void format_title(char *buf, size_t bufsz, const uint8_t *t)
+/* "4B464D1020029802 "KFM"": hex, plus the manufacturer's FLAG id when the title starts with one.
+ * Formatted only for a message that names it: printf here cost more than decrypting a frame. */
+#define TITLE_STRLEN 40
+static const char *format_title(char *buf, size_t bufsz, const uint8_t *t)
 {
 	bool flag = true;
 	for (size_t i = 0; i < 3; i++)
 		flag = flag && t[i] >= 'A' && t[i] <= 'Z';
 	snprintf(buf, bufsz, "%02X%02X%02X%02X%02X%02X%02X%02X%s%.3s%s", t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7],
 	         flag ? " \"" : "", flag ? (const char *)t : "", flag ? "\"" : "");
+	return buf;
 }
 
 static bool printable(uint8_t b)
@@ -245,9 +264,10 @@ static struct sm_title_state *title_state(struct sm_cipher *c, const uint8_t *ti
 }
 
 /* Applies the replay policy (top of file) to a frame that decrypted correctly. */
-static enum sm_err check_counter(struct sm_cipher *c, struct sm_secinfo *sec, const char *title, char *detail,
+static enum sm_err check_counter(struct sm_cipher *c, struct sm_secinfo *sec, const uint8_t *st, char *detail,
                                  size_t detailsz)
 {
+	char title[TITLE_STRLEN];
 	struct sm_title_state *s = title_state(c, sec->system_title);
 	uint32_t ic = sec->invocation_counter;
 	s->seen = ++c->clock;
@@ -271,12 +291,13 @@ static enum sm_err check_counter(struct sm_cipher *c, struct sm_secinfo *sec, co
 		snprintf(detail, detailsz,
 		         "invocation counter of system title %s restarted (%u after %u): accepted as a meter reset "
 		         "after %u frames counting up",
-		         title, (unsigned)ic, (unsigned)last, SM_CIPHER_RESYNC_FRAMES);
+		         format_title(title, sizeof(title), st), (unsigned)ic, (unsigned)last, SM_CIPHER_RESYNC_FRAMES);
 		return SM_OK;
 	}
 	sec->counter_backwards = true;
 	snprintf(detail, detailsz, "invocation counter went backwards: %u after %u (system title %s)%s", (unsigned)ic,
-	         (unsigned)last, title, c->publish_replayed ? "" : ", not published (possible replay)");
+	         (unsigned)last, format_title(title, sizeof(title), st),
+	         c->publish_replayed ? "" : ", not published (possible replay)");
 	return c->publish_replayed ? SM_OK : SM_E_REPLAY;
 }
 
@@ -314,7 +335,7 @@ size_t sm_cipher_headerless_len(const uint8_t *p, size_t len)
 enum sm_err sm_cipher_unwrap(struct sm_cipher *c, const uint8_t *apdu, size_t len, uint8_t *out, size_t outsz,
                              size_t *ret_len, struct sm_secinfo *sec, char *detail, size_t detailsz)
 {
-	char title[40];
+	char title[TITLE_STRLEN];
 	struct sm_cursor cur = sm_cursor_init(apdu, len);
 
 	if (detailsz > 0)
@@ -363,18 +384,17 @@ enum sm_err sm_cipher_unwrap(struct sm_cipher *c, const uint8_t *apdu, size_t le
 		return SM_E_TRUNCATED;
 	}
 	memcpy(sec->system_title, st, SM_TITLE_LEN);
-	format_title(title, sizeof(title), st);
 	size_t avail = sm_cursor_left(&cur);
 	if (body_len > avail) {
 		snprintf(detail, detailsz, "ciphered APDU from system title %s declares %llu bytes but %zu are present",
-		         title, (unsigned long long)body_len, avail);
+		         format_title(title, sizeof(title), st), (unsigned long long)body_len, avail);
 		return SM_E_TRUNCATED;
 	}
 	if (body_len < SM_SEC_HEADER_LEN) {
 		snprintf(detail, detailsz,
 		         "ciphered APDU from system title %s: length %llu leaves no room for the "
 		         "security header",
-		         title, (unsigned long long)body_len);
+		         format_title(title, sizeof(title), st), (unsigned long long)body_len);
 		return SM_E_TRUNCATED;
 	}
 	uint8_t sc = sm_cursor_u8(&cur);
@@ -385,26 +405,27 @@ enum sm_err sm_cipher_unwrap(struct sm_cipher *c, const uint8_t *apdu, size_t le
 
 	if (sc & SC_COMPRESSED) {
 		snprintf(detail, detailsz,
-		         "security control 0x%02X: compressed APDUs are not supported (system title %s)", sc, title);
+		         "security control 0x%02X: compressed APDUs are not supported (system title %s)", sc,
+		         format_title(title, sizeof(title), st));
 		return SM_E_UNSUPPORTED;
 	}
 	if (SC_SUITE(sc) == 2) {
 		snprintf(detail, detailsz,
 		         "security control 0x%02X: security suite 2 (AES-GCM-256, 32-byte key) is "
 		         "not supported (system title %s)",
-		         sc, title);
+		         sc, format_title(title, sizeof(title), st));
 		return SM_E_UNSUPPORTED;
 	}
 	if (SC_SUITE(sc) > 2) {
 		snprintf(detail, detailsz, "security control 0x%02X: unknown security suite %u (system title %s)", sc,
-		         (unsigned)SC_SUITE(sc), title);
+		         (unsigned)SC_SUITE(sc), format_title(title, sizeof(title), st));
 		return SM_E_UNSUPPORTED;
 	}
 	if (!(sc & (SC_AUTH | SC_ENC))) {
 		snprintf(detail, detailsz,
 		         "security control 0x%02X applies neither authentication nor encryption "
 		         "(system title %s)",
-		         sc, title);
+		         sc, format_title(title, sizeof(title), st));
 		return SM_E_UNSUPPORTED;
 	}
 	size_t taglen = (sc & SC_AUTH) ? SM_GCM_TAG_LEN : 0;
@@ -412,7 +433,7 @@ enum sm_err sm_cipher_unwrap(struct sm_cipher *c, const uint8_t *apdu, size_t le
 		snprintf(detail, detailsz,
 		         "ciphered APDU from system title %s: length %llu is too short for the "
 		         "%zu-byte authentication tag",
-		         title, (unsigned long long)body_len, taglen);
+		         format_title(title, sizeof(title), st), (unsigned long long)body_len, taglen);
 		return SM_E_TRUNCATED;
 	}
 	size_t datalen = (size_t)body_len - SM_SEC_HEADER_LEN - taglen;
@@ -420,14 +441,15 @@ enum sm_err sm_cipher_unwrap(struct sm_cipher *c, const uint8_t *apdu, size_t le
 	const uint8_t *gtag = sm_cursor_take(&cur, taglen);
 	if (cur.bad) {
 		/* Cannot happen after the length checks above; keep the cursor the single authority. */
-		snprintf(detail, detailsz, "ciphered APDU from system title %s is truncated", title);
+		snprintf(detail, detailsz, "ciphered APDU from system title %s is truncated",
+		         format_title(title, sizeof(title), st));
 		return SM_E_TRUNCATED;
 	}
 	if (datalen > outsz) {
 		snprintf(detail, detailsz,
 		         "ciphered APDU from system title %s carries %zu bytes, more than the %zu "
 		         "the decoder holds",
-		         title, datalen, outsz);
+		         format_title(title, sizeof(title), st), datalen, outsz);
 		return SM_E_TOO_LONG;
 	}
 	if ((sc & SC_ENC) && !c->has_ek) {
@@ -439,7 +461,7 @@ enum sm_err sm_cipher_unwrap(struct sm_cipher *c, const uint8_t *apdu, size_t le
 		    detail, detailsz,
 		    "encrypted frame (security control 0x%02X, system title %s, counter %u) but no key configured: "
 		    "set %s",
-		    sc, title, (unsigned)ic, need);
+		    sc, format_title(title, sizeof(title), st), (unsigned)ic, need);
 		return SM_E_NO_KEY;
 	}
 
@@ -474,7 +496,7 @@ enum sm_err sm_cipher_unwrap(struct sm_cipher *c, const uint8_t *apdu, size_t le
 			snprintf(detail, detailsz,
 			         "GCM tag mismatch (wrong key or auth key, or damaged frame): system title %s, "
 			         "counter %u%s",
-			         title, (unsigned)ic, key_set_note(tag, sc));
+			         format_title(title, sizeof(title), st), (unsigned)ic, key_set_note(tag, sc));
 			return SM_E_AUTH;
 		}
 	}
@@ -485,10 +507,10 @@ enum sm_err sm_cipher_unwrap(struct sm_cipher *c, const uint8_t *apdu, size_t le
 	if (!sec->authenticated && (sc & SC_ENC) && !plausible_plaintext(out, datalen)) {
 		wipe(out, datalen);
 		snprintf(detail, detailsz, "decryption failed (wrong key?) system title %s, security control 0x%02X%s",
-		         title, sc, key_set_note(tag, sc));
+		         format_title(title, sizeof(title), st), sc, key_set_note(tag, sc));
 		return SM_E_DECRYPT;
 	}
-	enum sm_err err = check_counter(c, sec, title, detail, detailsz);
+	enum sm_err err = check_counter(c, sec, st, detail, detailsz);
 	if (err != SM_OK) {
 		wipe(out, datalen);
 		return err;

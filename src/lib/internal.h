@@ -214,7 +214,8 @@ enum sm_scan sm_axdr_measure_notification(const uint8_t *buf, size_t len, size_t
 /* ---- cipher (cipher.c: the only file that includes <gcrypt.h>) ---- */
 enum sm_err sm_cipher_new(struct sm_cipher **ret);
 void sm_cipher_free(struct sm_cipher *c);
-/* ek/ak may be NULL (= no such key). Keys live in gcrypt secure memory. */
+/* ek/ak may be NULL (= no such key). Keys live in gcrypt secure memory; libgcrypt is initialised with the
+ * first key (SM_E_CRYPTO when it cannot be), so a decoder without keys never touches it. */
 enum sm_err sm_cipher_set_keys(struct sm_cipher *c, const uint8_t *ek, const uint8_t *ak);
 /* apdu starts with 0xDB or 0xDC. Writes the plaintext APDU to out (capacity outsz), fills *ret_len
  * and *sec. On failure returns SM_E_NO_KEY / SM_E_DECRYPT / SM_E_AUTH / SM_E_TRUNCATED /

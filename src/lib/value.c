@@ -1,25 +1,83 @@
 /* value.c — exact printing and parsing of the reading model (OBIS codes, decimal numbers, times).
  * Numbers are printed from their decimal mantissa and exponent, never through a double, so that
  * 0.001 stays "0.001". Must never depend on the C locale. */
-#include <math.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "smartmeter/reading.h"
 
-size_t sm_obis_format(const uint8_t obis[6], char *out, size_t outsz)
+/* Digit emitters: printf costs ~2 k instructions per OBIS key, and every reading prints one. */
+
+/* v in decimal, at least min digits (zero-padded), at p; returns the end. */
+static char *put_uint(char *p, uint64_t v, int min)
 {
-	int n;
-	if (obis[5] == 255)
-		n = snprintf(out, outsz, "%u-%u:%u.%u.%u", obis[0], obis[1], obis[2], obis[3], obis[4]);
-	else
-		n = snprintf(out, outsz, "%u-%u:%u.%u.%u.%u", obis[0], obis[1], obis[2], obis[3], obis[4], obis[5]);
-	if (n < 0 || (size_t)n >= outsz) {
+	char tmp[20];
+	int n = 0;
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	while (n < min)
+		tmp[n++] = '0';
+	while (n)
+		*p++ = tmp[--n];
+	return p;
+}
+
+/* A byte in decimal: the OBIS groups. */
+static char *put_u8(char *p, unsigned v)
+{
+	if (v >= 100) {
+		*p++ = (char)('0' + v / 100);
+		v %= 100;
+		*p++ = (char)('0' + v / 10);
+	} else if (v >= 10) {
+		*p++ = (char)('0' + v / 10);
+	}
+	*p++ = (char)('0' + v % 10);
+	return p;
+}
+
+size_t sm_u64_format(uint64_t v, char *out, size_t outsz)
+{
+	char tmp[SM_U64_STRLEN];
+	size_t n = (size_t)(put_uint(tmp, v, 1) - tmp);
+	if (n + 1 > outsz) {
 		if (outsz)
 			out[0] = '\0';
 		return 0;
 	}
-	return (size_t)n;
+	memcpy(out, tmp, n);
+	out[n] = '\0';
+	return n;
+}
+
+size_t sm_obis_format(const uint8_t obis[6], char *out, size_t outsz)
+{
+	char tmp[SM_OBIS_STRLEN], *p = outsz >= SM_OBIS_STRLEN ? out : tmp;
+	char *start = p;
+	p = put_u8(p, obis[0]);
+	*p++ = '-';
+	p = put_u8(p, obis[1]);
+	*p++ = ':';
+	p = put_u8(p, obis[2]);
+	*p++ = '.';
+	p = put_u8(p, obis[3]);
+	*p++ = '.';
+	p = put_u8(p, obis[4]);
+	if (obis[5] != 255) {
+		*p++ = '.';
+		p = put_u8(p, obis[5]);
+	}
+	size_t n = (size_t)(p - start);
+	if (n + 1 > outsz) {
+		if (outsz)
+			out[0] = '\0';
+		return 0;
+	}
+	if (start != out)
+		memcpy(out, tmp, n);
+	out[n] = '\0';
+	return n;
 }
 
 /* Accepts "A-B:C.D.E", "A-B:C.D.E.F", "A-B:C.D.E*F" and "A.B.C.D.E.F"; each group 0..255. */
@@ -72,8 +130,8 @@ bool sm_obis_parse(const char *s, size_t len, uint8_t ret_obis[6])
 size_t sm_number_format(const struct sm_number *n, char *out, size_t outsz)
 {
 	char digits[24];
-	int nd = snprintf(digits, sizeof(digits), "%llu", (unsigned long long)n->mag);
-	char tmp[SM_NUMBER_STRLEN];
+	int nd = (int)(put_uint(digits, n->mag, 1) - digits);
+	char buf[SM_NUMBER_STRLEN], *tmp = outsz >= SM_NUMBER_STRLEN ? out : buf;
 	size_t o = 0;
 	bool neg = n->neg && n->mag != 0;
 
@@ -81,7 +139,7 @@ size_t sm_number_format(const struct sm_number *n, char *out, size_t outsz)
 		tmp[o++] = '-';
 	if (n->exp10 >= 0) {
 		/* Whole number: append the zeros the exponent asks for (10 Wh registers). */
-		if (nd + n->exp10 + 2 > (int)sizeof(tmp))
+		if (nd + n->exp10 + 2 > (int)SM_NUMBER_STRLEN)
 			goto toolong;
 		memcpy(tmp + o, digits, (size_t)nd);
 		o += (size_t)nd;
@@ -90,7 +148,7 @@ size_t sm_number_format(const struct sm_number *n, char *out, size_t outsz)
 				tmp[o++] = '0';
 	} else {
 		int frac = -n->exp10;
-		if (frac + 4 > (int)sizeof(tmp) - 2)
+		if (frac + 4 > (int)SM_NUMBER_STRLEN - 2)
 			goto toolong;
 		if (nd <= frac) {
 			tmp[o++] = '0';
@@ -109,7 +167,8 @@ size_t sm_number_format(const struct sm_number *n, char *out, size_t outsz)
 	}
 	if (o + 1 > outsz)
 		goto toolong;
-	memcpy(out, tmp, o);
+	if (tmp != out)
+		memcpy(out, tmp, o);
 	out[o] = '\0';
 	return o;
 toolong:
@@ -118,15 +177,30 @@ toolong:
 	return 0;
 }
 
+/* 10^k as a double: exact up to 10^22 (what every real register needs), the product of exact factors
+ * (rounded once up to 10^44) beyond. Not pow(): the daemon then needs no libm, whose loading alone
+ * costs ~350 kB of resident memory. */
+static double pow10_of(int k)
+{
+	static const double exact[] = { 1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+		                        1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22 };
+	double p = 1.0;
+	while (k > 22) {
+		p *= 1e22;
+		k -= 22;
+	}
+	return p * exact[k];
+}
+
 double sm_number_to_double(const struct sm_number *n)
 {
 	/* Divide by an exact power of ten rather than multiply by an inexact 10^-k: 4426/1000 rounds
 	 * to the double nearest 4.426, which is what a consumer expects. */
 	double v = (double)n->mag;
 	if (n->exp10 < 0)
-		v /= pow(10.0, -n->exp10);
+		v /= pow10_of(-n->exp10);
 	else if (n->exp10 > 0)
-		v *= pow(10.0, n->exp10);
+		v *= pow10_of(n->exp10);
 	return n->neg ? -v : v;
 }
 
@@ -147,34 +221,49 @@ void sm_number_scale(struct sm_number *n, int shift)
 
 size_t sm_datetime_format(const struct sm_datetime *dt, char *out, size_t outsz)
 {
-	char tmp[SM_DATETIME_STRLEN];
-	int n = 0;
+	char buf[SM_DATETIME_STRLEN], *tmp = outsz >= SM_DATETIME_STRLEN ? out : buf, *p = tmp;
 
-	if (dt->has_date && dt->has_time)
-		n = snprintf(tmp, sizeof(tmp), "%04u-%02u-%02uT%02u:%02u:%02u", dt->year, dt->month, dt->day,
-		             dt->hour, dt->minute, dt->second);
-	else if (dt->has_date)
-		n = snprintf(tmp, sizeof(tmp), "%04u-%02u-%02u", dt->year, dt->month, dt->day);
-	else if (dt->has_time)
-		n = snprintf(tmp, sizeof(tmp), "%02u:%02u:%02u", dt->hour, dt->minute, dt->second);
-	/* Hundredths when the meter sent some (DLMS; 0xFF = not specified): 11:24:34.84. A zero adds nothing
-	 * to the instant and is left out, as every capture's reference decoding writes it. */
-	if (n > 0 && dt->has_time && dt->hundredths >= 1 && dt->hundredths <= 99)
-		n += snprintf(tmp + n, sizeof(tmp) - (size_t)n, ".%02u", dt->hundredths);
-	if (n > 0 && dt->has_time && dt->has_offset) {
-		int off = dt->offset_min;
-		char sign = off < 0 ? '-' : '+';
-		if (off < 0)
-			off = -off;
-		n += snprintf(tmp + n, sizeof(tmp) - (size_t)n, "%c%02d:%02d", sign, off / 60, off % 60);
+	if (dt->has_date) {
+		p = put_uint(p, dt->year, 4);
+		*p++ = '-';
+		p = put_uint(p, dt->month, 2);
+		*p++ = '-';
+		p = put_uint(p, dt->day, 2);
+		if (dt->has_time)
+			*p++ = 'T';
 	}
-	if (n <= 0 || (size_t)n >= outsz || (size_t)n >= sizeof(tmp)) {
+	if (dt->has_time) {
+		p = put_uint(p, dt->hour, 2);
+		*p++ = ':';
+		p = put_uint(p, dt->minute, 2);
+		*p++ = ':';
+		p = put_uint(p, dt->second, 2);
+		/* Hundredths when the meter sent some (DLMS; 0xFF = not specified): 11:24:34.84. A zero adds
+		 * nothing to the instant and is left out, as every capture's reference decoding writes it. */
+		if (dt->hundredths >= 1 && dt->hundredths <= 99) {
+			*p++ = '.';
+			p = put_uint(p, dt->hundredths, 2);
+		}
+		if (dt->has_offset) {
+			int off = dt->offset_min;
+			*p++ = off < 0 ? '-' : '+';
+			if (off < 0)
+				off = -off;
+			p = put_uint(p, (unsigned)(off / 60), 2);
+			*p++ = ':';
+			p = put_uint(p, (unsigned)(off % 60), 2);
+		}
+	}
+	size_t n = (size_t)(p - tmp);
+	if (n == 0 || n + 1 > outsz) {
 		if (outsz)
 			out[0] = '\0';
 		return 0;
 	}
-	memcpy(out, tmp, (size_t)n + 1);
-	return (size_t)n;
+	if (tmp != out)
+		memcpy(out, tmp, n);
+	out[n] = '\0';
+	return n;
 }
 
 const char *sm_protocol_name(enum sm_protocol p)

@@ -5,7 +5,7 @@
  *
  * Reads bytes as a serial port delivers them (or hex text with --hex) and prints one JSON object per
  * decoded telegram/notification on stdout; one line per rejected frame on stderr. The output format
- * is a fixed interface (see jsonout.h). Exit: 0 all frames decoded, 1 any failed, 2 usage.
+ * is a fixed interface (see src/json/telegram_json.h). Exit: 0 all frames decoded, 1 any failed, 2 usage.
  * Must never print key material. */
 #include <errno.h>
 #include <getopt.h>
@@ -13,17 +13,20 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "hexin.h"
-#include "jsonout.h"
 #include "smartmeter/c1218.h"
 #include "smartmeter/decoder.h"
+#include "telegram_json.h"
 
 struct run {
+	struct jw out; /* one buffer for every telegram's text */
 	unsigned long telegrams;
 	unsigned long failures;
 	bool lenient;
+	bool line_buffered;
 	uint8_t noted[SM_MAX_OVERRIDES][6]; /* codes already named as published raw */
 	size_t nnoted;
 };
@@ -60,17 +63,20 @@ static void usage(FILE *f)
 static void on_telegram(void *ctx, const struct sm_telegram *t)
 {
 	struct run *run = ctx;
-	json_object *o = sm_json_telegram(t);
-	if (!o) {
+	size_t len;
+	jw_reset(&run->out);
+	if (!sm_json_telegram(&run->out, t)) {
 		fprintf(stderr, "smartmeter-decode: offset %llu: out of memory formatting telegram\n",
 		        (unsigned long long)t->offset);
 		run->failures++;
 		return;
 	}
-	fputs(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE), stdout);
+	const char *text = jw_text(&run->out, &len);
+	fwrite(text, 1, len, stdout);
 	fputc('\n', stdout);
-	fflush(stdout);
-	json_object_put(o);
+	/* A pipe from a live port must see each telegram as it is decoded; a replayed file need not. */
+	if (run->line_buffered)
+		fflush(stdout);
 	run->telegrams++;
 	/* Name each value published raw once, with the way to scale it. */
 	for (size_t i = 0; i < t->nreadings; i++) {
@@ -168,6 +174,7 @@ static int decode_c1218_tables(FILE *in)
 		goto bad;
 	struct run run = { 0 };
 	on_telegram(&run, &tg.tg);
+	jw_free(&run.out);
 	return run.failures ? 1 : 0;
 bad:
 	fprintf(stderr, "smartmeter-decode: C12.19 tables: %s\n", sm_strerror(e));
@@ -282,6 +289,8 @@ int main(int argc, char **argv)
 		return rc;
 	}
 
+	struct stat st;
+	run.line_buffered = fstat(fileno(in), &st) != 0 || !S_ISREG(st.st_mode);
 	enum sm_err err = SM_OK;
 	struct sm_decoder *dec = sm_decoder_new(&cfg, on_telegram, on_event, &run, &err);
 	memset(&cfg, 0, sizeof(cfg));
@@ -323,6 +332,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "smartmeter-decode: warning: odd number of hex digits, last half byte ignored\n");
 	sm_decoder_flush(dec);
 	sm_decoder_free(dec);
+	jw_free(&run.out);
 	if (in != stdin)
 		fclose(in);
 

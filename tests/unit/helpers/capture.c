@@ -10,12 +10,12 @@
 
 #include "capture.h"
 #include "internal.h"
-#include "jsonout.h"
+#include "jsonref.h"
 
 static void on_telegram(void *ctx, const struct sm_telegram *t)
 {
 	struct capture *c = ctx;
-	json_object *o = sm_json_telegram(t);
+	json_object *o = jsonref_written(t);
 	assert_non_null(o);
 	json_object_array_add(c->telegrams, o);
 }

@@ -19,7 +19,7 @@
 #include <cmocka.h>
 
 #include "corpus.h"
-#include "jsonout.h"
+#include "jsonref.h"
 
 /* Which corpus: ../shared/corpus by default; the SML conformance test reads ../shared/corpus-sml. */
 static const char *corpus_env = "SMARTMETER_CORPUS";
@@ -136,7 +136,7 @@ void corpus_free(struct corpus_case *cases, size_t n)
 static void on_telegram(void *ctx, const struct sm_telegram *t)
 {
 	struct corpus_result *res = ctx;
-	json_object *o = sm_json_telegram(t);
+	json_object *o = jsonref_written(t);
 	json_object *vals;
 	if (!o)
 		return;

@@ -1,13 +1,12 @@
-/* jsonout.c — builds the smartmeter-decode JSON object from a telegram with json-c.
- * Numbers are emitted with their exact decimal text (json_object_new_double_s), so 0.001 prints
- * as 0.001. Must not know any meter: it prints what the decoder found. */
+/* jsonref.c — the json-c reference of the telegram document (jsonref.h): the code smartmeter-decode
+ * used before the streaming writer, kept unchanged as the oracle. Tests only. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "jsonout.h"
+#include "jsonref.h"
 
-void sm_json_reading_key(const struct sm_reading *r, char *out, size_t outsz)
+void jsonref_reading_key(const struct sm_reading *r, char *out, size_t outsz)
 {
 	if (r->has_obis)
 		sm_obis_format(r->obis, out, outsz);
@@ -33,7 +32,7 @@ static json_object *hex_string(const char *p, size_t n)
 	return o;
 }
 
-json_object *sm_json_value(const struct sm_telegram *t, const struct sm_value *v)
+json_object *jsonref_value(const struct sm_telegram *t, const struct sm_value *v)
 {
 	char buf[SM_NUMBER_STRLEN > SM_DATETIME_STRLEN ? SM_NUMBER_STRLEN : SM_DATETIME_STRLEN];
 
@@ -60,7 +59,7 @@ json_object *sm_json_value(const struct sm_telegram *t, const struct sm_value *v
 			json_object *row = json_object_new_array();
 			for (unsigned c = 0; row && c < v->u.rows.ncols; c++) {
 				size_t idx = (size_t)v->u.rows.first + (size_t)r * v->u.rows.ncols + c;
-				json_object_array_add(row, idx < t->ncells ? sm_json_value(t, &t->cells[idx]) : NULL);
+				json_object_array_add(row, idx < t->ncells ? jsonref_value(t, &t->cells[idx]) : NULL);
 			}
 			json_object_array_add(rows, row);
 		}
@@ -83,7 +82,7 @@ static const char *framing_name(enum sm_framing f)
 	return "raw";
 }
 
-json_object *sm_json_telegram(const struct sm_telegram *t)
+json_object *jsonref_telegram(const struct sm_telegram *t)
 {
 	json_object *o = json_object_new_object();
 	json_object *values = json_object_new_object();
@@ -127,17 +126,26 @@ json_object *sm_json_telegram(const struct sm_telegram *t)
 		json_object *e = json_object_new_object();
 		if (!e)
 			break;
-		json_object_object_add(e, "value", sm_json_value(t, &r->value));
+		json_object_object_add(e, "value", jsonref_value(t, &r->value));
 		if (r->value.unit)
 			json_object_object_add(e, "unit", json_object_new_string(r->value.unit));
 		if (r->has_timestamp && sm_datetime_format(&r->timestamp, buf, sizeof(buf)))
 			json_object_object_add(e, "timestamp", json_object_new_string(buf));
 		if (r->raw)
 			json_object_object_add(e, "raw", json_object_new_string_len(r->raw, (int)r->raw_len));
-		sm_json_reading_key(r, buf, sizeof(buf));
+		jsonref_reading_key(r, buf, sizeof(buf));
 		/* A key sent twice in one telegram (seen on Kaifa PL): the later line wins, as on the meter display. */
 		json_object_object_add(values, buf, e);
 	}
 	json_object_object_add(o, "values", values);
+	return o;
+}
+
+json_object *jsonref_written(const struct sm_telegram *t)
+{
+	struct jw w;
+	jw_init(&w);
+	json_object *o = sm_json_telegram(&w, t) ? json_tokener_parse(jw_text(&w, NULL)) : NULL;
+	jw_free(&w);
 	return o;
 }
