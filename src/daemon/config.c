@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "overrides.h"
 #include "smartmeter/c1218.h"
 #include "smartmeter/decoder.h"
 
@@ -688,9 +689,10 @@ static int finish(struct config *cfg, const char *name, const unsigned *lines, s
 
 	if (cfg->timezone) {
 		int16_t w, su;
-		if (sm_tz_parse(cfg->timezone, &w, &su) != SM_OK) {
+		if (sm_tz_parse(cfg->timezone, &w, &su) != SM_OK && !overrides_zone_offsets(cfg->timezone, &w, &su)) {
 			diag_error(diag, name, lines[option_index("meter", "timezone")],
-			           "timezone = '%s' is not a POSIX TZ (hint: EET-2EEST, CET-1CEST, or +02:00/+03:00)",
+			           "timezone = '%s' is neither a POSIX TZ nor a zone name (hint: Europe/Helsinki, "
+			           "EET-2EEST, CET-1CEST, or +02:00/+03:00)",
 			           cfg->timezone);
 			return -1;
 		}

@@ -4,12 +4,20 @@
 #ifndef SMARTMETERD_OVERRIDES_H
 #define SMARTMETERD_OVERRIDES_H
 
+#include <stdbool.h>
+#include <stdint.h>
+
 #include "config.h"
 #include "smartmeter/decoder.h"
 
-/* Fills dc's time zone and overrides from cfg ([meter] timezone, else $TZ when it is a POSIX TZ
- * string, else the decoder's CET default) and cfg->overrides (dc points into cfg: keep cfg alive). */
+/* Fills dc's time zone and overrides from cfg: [meter] timezone (a POSIX TZ such as EET-2EEST, or a
+ * zoneinfo name such as Europe/Helsinki), else the system's zone ($TZ, else /etc/localtime) when it has
+ * summer time, else the decoder's CET default; and cfg->overrides (dc points into cfg: keep cfg alive). */
 void overrides_decoder_config(const struct config *cfg, struct sm_decoder_config *dc);
+
+/* Standard and summer UTC offsets (minutes) of a zoneinfo zone (e.g. "Europe/Helsinki": 120, 180), or of
+ * the system's zone when zone is NULL. False when the name is not in the zoneinfo database. */
+bool overrides_zone_offsets(const char *zone, int16_t *ret_winter, int16_t *ret_summer);
 
 /* Codes already named in the log as published raw. */
 struct raw_notes {

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -394,7 +395,44 @@ static void meter_zone_and_overrides(void **state)
 	assert_int_equal(dc.noverrides, 2);
 	config_free(&cfg);
 
-	assert_err("[meter]\ntimezone = Europe/Helsinki\n", "t.conf:2: timezone = 'Europe/Helsinki' is not a POSIX TZ");
+	assert_err("[meter]\ntimezone = Mars/Olympus\n", "t.conf:2: timezone = 'Mars/Olympus' is neither a POSIX TZ");
+	assert_err("[meter]\ntimezone = ../../etc/passwd\n", "t.conf:2: timezone = '../../etc/passwd' is neither");
+
+	/* A zone name, when the zoneinfo database is installed (Debian's tzdata). */
+	if (access("/usr/share/zoneinfo/Europe/Helsinki", R_OK) == 0) {
+		text = "[meter]\ntimezone = Europe/Helsinki\n";
+		assert_int_equal(config_init(&cfg), 0);
+		assert_int_equal(config_parse_buffer(&cfg, "t.conf", text, strlen(text), &diag), 0);
+		memset(&dc, 0, sizeof(dc));
+		overrides_decoder_config(&cfg, &dc);
+		assert_true(dc.has_dsmr_tz);
+		assert_int_equal(dc.dsmr_winter_offset_min, 120);
+		assert_int_equal(dc.dsmr_summer_offset_min, 180);
+		config_free(&cfg);
+
+		/* No [meter] timezone: the system's zone when it has summer time; one without keeps CET. */
+		const char *old = getenv("TZ");
+		char *saved = old ? strdup(old) : NULL;
+		text = "[meter]\n";
+		assert_int_equal(config_init(&cfg), 0);
+		assert_int_equal(config_parse_buffer(&cfg, "t.conf", text, strlen(text), &diag), 0);
+		setenv("TZ", "Europe/Helsinki", 1);
+		memset(&dc, 0, sizeof(dc));
+		overrides_decoder_config(&cfg, &dc);
+		assert_true(dc.has_dsmr_tz);
+		assert_int_equal(dc.dsmr_summer_offset_min, 180);
+		setenv("TZ", "UTC", 1);
+		memset(&dc, 0, sizeof(dc));
+		overrides_decoder_config(&cfg, &dc);
+		assert_false(dc.has_dsmr_tz);
+		if (saved)
+			setenv("TZ", saved, 1);
+		else
+			unsetenv("TZ");
+		free(saved);
+		tzset();
+		config_free(&cfg);
+	}
 	assert_err("[meter]\nscale.1-0:31.7.0 = lots\n", "t.conf:2: scale.1-0:31.7.0 = 'lots'");
 	assert_err("[meter]\nscale.31.7 = 1\n", "t.conf:2:");
 	assert_err("[mqtt]\nscale.1-0:31.7.0 = 1\n", "unknown key");
