@@ -259,6 +259,9 @@ class Daemon:
         env.pop("NOTIFY_SOCKET", None)
         env.pop("JOURNAL_STREAM", None)
         env.setdefault("ASAN_OPTIONS", "detect_leaks=1")
+        # DSMR timestamps follow the system's zone when it has summer time: pin the tests' expectations
+        # (CET/CEST) whatever zone the developer's machine is in.
+        env["TZ"] = "UTC"
         env.update(env_extra or {})
         self.proc = subprocess.Popen([daemon_path(), "-c", self.conf, *args], stdout=self.log,
                                      stderr=subprocess.STDOUT, env=env)
