@@ -150,20 +150,6 @@ static void copy_text(char *dst, size_t sz, const char *src)
 	dst[n] = '\0';
 }
 
-/* A reading as text the way the state topic shows it (hex ids decoded). */
-static bool reading_text(const struct sm_reading *r, char *out, size_t sz)
-{
-	struct sm_obis_state st;
-	sm_obis_state_value(sm_obis_lookup(r->obis), &r->value, &st);
-	if (st.type == SM_OBIS_STATE_TEXT)
-		copy_text(out, sz, st.text);
-	else if (st.type == SM_OBIS_STATE_NUMBER)
-		sm_number_format(&st.num, out, sz);
-	else
-		return false;
-	return out[0] != '\0';
-}
-
 static bool code_text(const struct sm_telegram *t, uint8_t a, uint8_t b, uint8_t c, uint8_t d, uint8_t e, char *out,
                       size_t sz)
 {
@@ -870,7 +856,7 @@ static uint64_t fingerprint(const char *meter_id, const struct identity *id, con
 		h = fnv_str(h, r->value.unit);
 		h = fnv(h, &ts, sizeof(ts));
 		h = fnv(h, &dt_off, sizeof(dt_off));
-		if (r->has_obis && identity_code(r->obis) && reading_text(r, text, sizeof(text)))
+		if (r->has_obis && identity_code(r->obis) && identity_reading_text(r, text, sizeof(text)))
 			h = fnv_str(h, text);
 	}
 	return h;

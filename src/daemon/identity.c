@@ -27,10 +27,12 @@ bool identity_code_text(const struct sm_telegram *t, uint8_t a, uint8_t b, uint8
 {
 	const uint8_t o[6] = { a, b, c, d, e, 255 };
 	const struct sm_reading *r = sm_telegram_find(t, o);
-	struct sm_obis_state st;
+	return r && identity_reading_text(r, out, sz);
+}
 
-	if (!r)
-		return false;
+bool identity_reading_text(const struct sm_reading *r, char *out, size_t sz)
+{
+	struct sm_obis_state st;
 	sm_obis_state_value(sm_obis_lookup(r->obis), &r->value, &st);
 	if (st.type == SM_OBIS_STATE_TEXT)
 		copy_text(out, sz, st.text);

@@ -30,6 +30,8 @@ struct identity {
 /* A reading of this telegram as the state topic shows it (hex ids decoded); false when absent/empty. */
 bool identity_code_text(const struct sm_telegram *t, uint8_t a, uint8_t b, uint8_t c, uint8_t d, uint8_t e,
                         char *out, size_t sz);
+/* The same for one reading. */
+bool identity_reading_text(const struct sm_reading *r, char *out, size_t sz);
 
 /* What this telegram says about its meter, fields it does not carry left "". */
 void identity_from_telegram(const struct sm_telegram *t, struct identity *ret);
