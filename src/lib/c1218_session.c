@@ -447,6 +447,16 @@ static void answer(struct sm_c1218_session *s, uint64_t now, const uint8_t *msg,
 		config_default(s, now, step); /* not there for us; isc and the rest still end the session */
 		return;
 	}
+	/* Logoff and Terminate close the session whatever the meter answers them. */
+	if (s->phase == SM_C1218_PH_LOGOFF) {
+		request(s, now, SM_C1218_PH_TERMINATE, sm_c1218_req_terminate(s->req));
+		return;
+	}
+	if (s->phase == SM_C1218_PH_TERMINATE) {
+		s->phase = SM_C1218_PH_IDLE;
+		step->outcome = SM_C1218_DONE;
+		return;
+	}
 	if (code != SM_C1218_OK) {
 		switch (s->phase) {
 		case SM_C1218_PH_SECURITY:
@@ -458,12 +468,7 @@ static void answer(struct sm_c1218_session *s, uint64_t now, const uint8_t *msg,
 			     code_text(code));
 			return;
 		case SM_C1218_PH_LOGOFF:
-			request(s, now, SM_C1218_PH_TERMINATE, sm_c1218_req_terminate(s->req));
-			return;
-		case SM_C1218_PH_TERMINATE:
-			s->phase = SM_C1218_PH_IDLE;
-			step->outcome = SM_C1218_DONE;
-			return;
+		case SM_C1218_PH_TERMINATE: /* handled above */
 		case SM_C1218_PH_IDLE:
 		case SM_C1218_PH_IDENTIFY:
 		case SM_C1218_PH_NEGOTIATE:
@@ -521,12 +526,7 @@ static void answer(struct sm_c1218_session *s, uint64_t now, const uint8_t *msg,
 		table_answer(s, now, msg, len, step);
 		return;
 	case SM_C1218_PH_LOGOFF:
-		request(s, now, SM_C1218_PH_TERMINATE, sm_c1218_req_terminate(s->req));
-		return;
-	case SM_C1218_PH_TERMINATE:
-		s->phase = SM_C1218_PH_IDLE;
-		step->outcome = SM_C1218_DONE;
-		return;
+	case SM_C1218_PH_TERMINATE: /* handled above */
 	case SM_C1218_PH_IDLE:
 		return;
 	}
